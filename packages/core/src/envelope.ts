@@ -1,0 +1,168 @@
+import { v7 as uuidv7 } from 'uuid';
+import { currentCause } from './context.ts';
+import { TidingsError } from './errors.ts';
+
+/**
+ * An event: an immutable, versioned record of something that already happened.
+ *
+ * Each field maps onto a CloudEvents 1.0 attribute (named in brackets): `id` [id], `type` [type],
+ * `version` [dataversion], `source` [source], `time` [time], `subject` [subject], `correlationId`
+ * [correlationid], `causationId` [causationid], `data` [data], and `extensions` for any other
+ * string attribute such as `traceparent`.
+ */
+export interface Event<TType extends string = string, TData = unknown> {
+  /** Unique id (UUIDv7 by default); consumers deduplicate on `source` + `id`. */
+  readonly id: string;
+  /** What happened, as a past-tense PascalCase name: `OrderPlaced`. */
+  readonly type: TType;
+  /** The schema version of `data`, an integer from 1. */
+  readonly version: number;
+  /** The component that produced the event, as a URI reference. */
+  readonly source: string;
+  /** When it happened, RFC 3339 in UTC. */
+  readonly time: string;
+  /** The entity the event is about; also the ordering key. */
+  readonly subject?: string;
+  /** Shared by every event of one chain; a root event uses its own id. */
+  readonly correlationId: string;
+  /** The id of the event whose handling created this one. */
+  readonly causationId?: string;
+  /** The payload, shaped by the event's schema. */
+  readonly data: TData;
+  /** Other CloudEvents attributes, as strings (e.g. `traceparent`). */
+  readonly extensions?: Readonly<Record<string, string>>;
+}
+
+/** Attributes a caller may set when creating an event; everything else gets a sensible default. */
+export interface EventInit {
+  id?: string;
+  source?: string;
+  /** A `Date`, or an RFC 3339 string. */
+  time?: Date | string;
+  subject?: string;
+  correlationId?: string;
+  causationId?: string;
+  extensions?: Readonly<Record<string, string>>;
+}
+
+/** The default `source` of events created without one. */
+export const DEFAULT_SOURCE = 'urn:tidings:app';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+
+/** CloudEvents context attributes that an extension may not shadow. @internal */
+export const RESERVED_ATTRIBUTES: ReadonlySet<string> = new Set([
+  'specversion',
+  'id',
+  'type',
+  'source',
+  'subject',
+  'time',
+  'datacontenttype',
+  'data',
+  'data_base64',
+  'dataversion',
+  'correlationid',
+  'causationid',
+]);
+
+/** A new UUIDv7: unique, and sortable by creation time. */
+export function newEventId(): string {
+  return uuidv7();
+}
+
+/** Returns the problems with an event's envelope attributes (not its data), as readable sentences. @internal */
+export function envelopeProblems(event: Partial<Record<keyof Event, unknown>>): string[] {
+  const problems: string[] = [];
+  const text = (name: keyof Event, optional: boolean): void => {
+    const value = event[name];
+    if (value === undefined && optional) return;
+    if (typeof value !== 'string' || value.length === 0) {
+      problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
+    }
+  };
+  text('id', false);
+  text('type', false);
+  text('source', false);
+  text('correlationId', false);
+  text('subject', true);
+  text('causationId', true);
+  if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
+    problems.push(`time must be an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z (got ${describe(event.time)})`);
+  }
+  if (typeof event.version !== 'number' || !Number.isInteger(event.version) || event.version < 1) {
+    problems.push(`version must be an integer of 1 or more (got ${describe(event.version)})`);
+  }
+  if (event.extensions !== undefined) {
+    if (typeof event.extensions !== 'object' || event.extensions === null) {
+      problems.push('extensions must be an object of string values');
+    } else {
+      for (const [name, value] of Object.entries(event.extensions)) {
+        if (!EXTENSION_NAME.test(name)) {
+          problems.push(`extension "${name}" must be 1-20 lowercase letters or digits (CloudEvents naming)`);
+        } else if (RESERVED_ATTRIBUTES.has(name)) {
+          problems.push(`extension "${name}" shadows a CloudEvents or Tidings attribute; choose another name`);
+        } else if (typeof value !== 'string') {
+          problems.push(`extension "${name}" must be a string (got ${describe(value)})`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** A short, safe description of a value for error messages. @internal */
+export function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/** Freezes a JSON-like value and everything inside it. @internal */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/**
+ * Builds a frozen event from its parts, filling in id, time, source and the correlation of the event
+ * being handled. It does not validate `data`: use an event definition's `create` for that.
+ *
+ * @throws TidingsError `TIDINGS_MALFORMED` when an attribute is invalid.
+ */
+export function createEvent<TType extends string, TData>(
+  type: TType,
+  version: number,
+  data: TData,
+  init: EventInit = {},
+): Event<TType, TData> {
+  const id = init.id ?? newEventId();
+  const cause = init.correlationId === undefined ? currentCause() : undefined;
+  const time = init.time === undefined ? new Date().toISOString() : init.time instanceof Date ? init.time.toISOString() : init.time;
+  const event: { -readonly [K in keyof Event<TType, TData>]: Event<TType, TData>[K] } = {
+    id,
+    type,
+    version,
+    source: init.source ?? DEFAULT_SOURCE,
+    time,
+    correlationId: init.correlationId ?? cause?.correlationId ?? id,
+    data,
+  };
+  if (init.subject !== undefined) event.subject = init.subject;
+  const causationId = init.causationId ?? cause?.causationId;
+  if (causationId !== undefined) event.causationId = causationId;
+  if (init.extensions !== undefined) event.extensions = { ...init.extensions };
+  const problems = envelopeProblems(event);
+  if (problems.length > 0) {
+    throw new TidingsError('TIDINGS_MALFORMED', `Cannot create ${String(type)}: ${problems.join('; ')}.`, {
+      details: { problems },
+    });
+  }
+  return deepFreeze(event);
+}
