@@ -35,14 +35,14 @@ export interface Event<TType extends string = string, TData = unknown> {
 
 /** Attributes a caller may set when creating an event; everything else gets a sensible default. */
 export interface EventInit {
-  id?: string;
-  source?: string;
+  id?: string | undefined;
+  source?: string | undefined;
   /** A `Date`, or an RFC 3339 string. */
-  time?: Date | string;
-  subject?: string;
-  correlationId?: string;
-  causationId?: string;
-  extensions?: Readonly<Record<string, string>>;
+  time?: Date | string | undefined;
+  subject?: string | undefined;
+  correlationId?: string | undefined;
+  causationId?: string | undefined;
+  extensions?: Readonly<Record<string, string>> | undefined;
 }
 
 /** The default `source` of events created without one. */
@@ -94,6 +94,7 @@ export function envelopeProblems(event: Partial<Record<keyof Event, unknown>>): 
   if (typeof event.version !== 'number' || !Number.isInteger(event.version) || event.version < 1) {
     problems.push(`version must be an integer of 1 or more (got ${describe(event.version)})`);
   }
+  dataProblem(event.data, 'data', 0, problems);
   if (event.extensions !== undefined) {
     if (typeof event.extensions !== 'object' || event.extensions === null) {
       problems.push('extensions must be an object of string values');
@@ -110,6 +111,29 @@ export function envelopeProblems(event: Partial<Record<keyof Event, unknown>>): 
     }
   }
   return problems;
+}
+
+const MAX_DEPTH = 64;
+
+// Refuses keys that would rewrite a prototype when the data is later merged with Object.assign, and
+// nesting deep enough to exhaust the stack of whoever walks it next.
+function dataProblem(value: unknown, path: string, depth: number, problems: string[]): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > MAX_DEPTH) {
+    problems.push(`${path} is nested more than ${MAX_DEPTH} levels deep`);
+    return true;
+  }
+  if (Array.isArray(value)) {
+    return value.some((item, index) => dataProblem(item, `${path}[${index}]`, depth + 1, problems));
+  }
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') {
+      problems.push(`${path}.__proto__ is not allowed: it could pollute prototypes`);
+      return true;
+    }
+    if (dataProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, problems)) return true;
+  }
+  return false;
 }
 
 /** A short, safe description of a value for error messages. @internal */
@@ -157,7 +181,7 @@ export function createEvent<TType extends string, TData>(
   if (init.subject !== undefined) event.subject = init.subject;
   const causationId = init.causationId ?? cause?.causationId;
   if (causationId !== undefined) event.causationId = causationId;
-  if (init.extensions !== undefined) event.extensions = { ...init.extensions };
+  if (init.extensions !== undefined && Object.keys(init.extensions).length > 0) event.extensions = { ...init.extensions };
   const problems = envelopeProblems(event);
   if (problems.length > 0) {
     throw new TidingsError('TIDINGS_MALFORMED', `Cannot create ${String(type)}: ${problems.join('; ')}.`, {
