@@ -37,3 +37,23 @@ export { createCatalog } from './catalog.ts';
 export type { AnyEventDefinition, Catalog, CatalogEntry, CatalogOptions, EventsOf, TypesOf } from './catalog.ts';
 export { readsAsPastTense } from './catalog-lint.ts';
 export type { CatalogFinding } from './catalog-lint.ts';
+
+// Catalog documentation
+export { catalogToAsyncApi, catalogToMarkdown } from './catalog-docs.ts';
+export type { AsyncApiOptions } from './catalog-docs.ts';
+
+// The transport contract
+export { fromTransportMessage, toTransportMessage } from './message.ts';
+export type {
+  ConsumeOptions,
+  DeadLetterQuery,
+  DeadLetterRecord,
+  DeadLetterStorage,
+  Delivery,
+  DeliveryHandler,
+  FailureRecord,
+  Transport,
+  TransportCapabilities,
+  TransportConsumer,
+  TransportMessage,
+} from './transport.ts';
