@@ -1,0 +1,472 @@
+import type { AnyEventDefinition, Catalog, EventsOf, TypesOf } from './catalog.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { compose } from './compose.ts';
+import { createDeadLetters, type DeadLetter, type DeadLetters, describeError, failureFingerprint } from './dead-letters.ts';
+import type { Event } from './envelope.ts';
+import { invalidOptions, TidingsError } from './errors.ts';
+import { compileFilter, type EventFilter, matchesPattern } from './filter.ts';
+import { toTransportMessage } from './message.ts';
+import { type Metrics, noopMetrics } from './metrics.ts';
+import { correlation } from './middleware/correlation.ts';
+import { measure } from './middleware/measure.ts';
+import { DEFAULT_RETRY, isRetryable, type RetryOptions, retry, retryProblems } from './middleware/retry.ts';
+import { timeout } from './middleware/timeout.ts';
+import type { Middleware, MiddlewareContext, Outcome } from './middleware/types.ts';
+import { validate } from './middleware/validate.ts';
+import type { Delivery, FailureRecord, Transport, TransportConsumer, TransportMessage } from './transport.ts';
+
+/** What a handler gets besides the event. */
+export interface HandlerContext {
+  readonly group: string;
+  /** 1 on the first delivery of this message to this group; higher on redeliveries. */
+  readonly attempt: number;
+  /** Aborted when the handler should stop (timeout, or the consumer shutting down). */
+  readonly signal: AbortSignal;
+  /** Publishes events through the bus; events created in the handler are already correlated to it. */
+  publish(events: Event | readonly Event[]): Promise<void>;
+}
+
+/** A handler of one event type (or of several, as a union). */
+export type Handler<E extends Event> = (event: E, ctx: HandlerContext) => unknown;
+
+/** Handlers by event type. */
+export type HandlerMap<E extends readonly AnyEventDefinition[]> = {
+  readonly [T in TypesOf<E>]?: Handler<Extract<EventsOf<E>, { type: T }>>;
+};
+
+/** Options of `bus.subscribe`. */
+export interface SubscribeOptions<E extends readonly AnyEventDefinition[]> {
+  /** The consumer group: every group gets every event, members of one group share them. */
+  group: string;
+  /** Handlers by event type; their keys are subscribed. */
+  handlers?: HandlerMap<E>;
+  /** One handler for every subscribed event. */
+  handler?: Handler<EventsOf<E>>;
+  /** Event types (definitions or names) to receive with `handler`. */
+  events?: readonly (E[number] | TypesOf<E>)[];
+  /** Wildcard patterns over the catalog's types: `Order*`, `billing.*`, `*`. */
+  patterns?: readonly string[];
+  /** A content filter: events that do not match are acked without running a handler. */
+  filter?: EventFilter;
+  /** Deliveries handled at once by this member (default 1). */
+  concurrency?: number;
+  /** Handle events of one subject one at a time, in order (needs a transport with per-subject ordering). */
+  ordered?: boolean;
+  /** Middleware run inside the defaults, around the handler. */
+  middleware?: readonly Middleware[];
+  /** Retry policy for this subscription, or `false` to dead-letter on the first failure. */
+  retry?: RetryOptions | false;
+  /** Longest handler run, in ms (default: the bus's, 60 s). */
+  timeoutMs?: number;
+  /** How long a delivery stays leased to this member without renewal (default 30 s). */
+  leaseMs?: number;
+  /** The handler's name in dead letters and metrics (default: the group). */
+  name?: string;
+  /** Deliveries after which a message that never settles (it crashes the process) is quarantined. */
+  maxDeliveries?: number;
+}
+
+/** A running subscription. */
+export interface Subscription {
+  readonly group: string;
+  readonly topics: readonly string[];
+  /** Stops fetching and waits for in-flight handlers (up to `timeoutMs`, default 30 s). */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+/** Options of {@link createBus}. */
+export interface BusOptions<E extends readonly AnyEventDefinition[]> {
+  catalog: Catalog<E>;
+  transport: Transport;
+  /** The channel events travel on (default `events`). */
+  channel?: string;
+  clock?: Clock;
+  metrics?: Metrics;
+  /** The default retry policy of subscriptions. */
+  retry?: RetryOptions | false;
+  /** The default longest handler run (default 60 s). */
+  timeoutMs?: number;
+  /** Middleware for every subscription, run inside the defaults, around the handler. */
+  middleware?: readonly Middleware[];
+  /** Called after each dead letter is stored. */
+  onDeadLetter?: (deadLetter: DeadLetter) => void | Promise<void>;
+  /** Called when a group's dead-letter depth reaches `threshold` (again after it fell below). */
+  deadLetterAlert?: { threshold: number; onAlert: (alert: { group: string; depth: number }) => void | Promise<void> };
+  /** Receives errors the bus cannot hand to anyone else (a failing hook, a settle that failed). */
+  onError?: (error: unknown) => void;
+}
+
+/** Publishes events and runs consumers over a transport. */
+export interface Bus<E extends readonly AnyEventDefinition[]> {
+  readonly catalog: Catalog<E>;
+  readonly transport: Transport;
+  readonly deadLetters: DeadLetters;
+  /**
+   * Publishes events; resolves once the transport has accepted them (durably, for a persistent one).
+   *
+   * @throws TidingsError `TIDINGS_UNKNOWN_TYPE` for an event not in the catalog, `TIDINGS_CLOSED` after close.
+   */
+  publish(events: EventsOf<E> | readonly EventsOf<E>[]): Promise<void>;
+  subscribe(options: SubscribeOptions<E>): Promise<Subscription>;
+  /** Closes every subscription gracefully, then the transport. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_LEASE_MS = 30_000;
+const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/**
+ * Creates a bus: typed publish and subscribe over a transport, with validation, retries, dead letters,
+ * correlation, timeouts and metrics on by default.
+ *
+ * @example
+ * const bus = createBus({ catalog, transport: sqliteTransport({ file: 'shop.db' }) });
+ * await bus.subscribe({
+ *   group: 'payments',
+ *   handlers: { OrderPlaced: async (event) => charge(event.data.orderId, event.data.total) },
+ * });
+ * await bus.publish(OrderPlaced.create({ orderId: 'o-1', total: 42 }, { subject: 'o-1' }));
+ */
+export function createBus<const E extends readonly AnyEventDefinition[]>(options: BusOptions<E>): Bus<E> {
+  const { catalog, transport } = options;
+  const problems: string[] = [];
+  if (typeof catalog?.upgrade !== 'function') problems.push('catalog must be made with createCatalog()');
+  if (typeof transport?.publish !== 'function' || typeof transport.consume !== 'function') {
+    problems.push('transport must implement the Transport contract (e.g. sqliteTransport(), memoryTransport())');
+  }
+  if (options.retry !== undefined && options.retry !== false) problems.push(...retryProblems(options.retry).map((p) => `retry.${p}`));
+  if (problems.length > 0) throw invalidOptions('createBus', problems);
+
+  const channel = options.channel ?? 'events';
+  const clock = options.clock ?? systemClock;
+  const metrics = options.metrics ?? noopMetrics;
+  const reportError = options.onError ?? ((error: unknown) => console.error('[tidings] bus error:', error));
+  const deadLetters = createDeadLetters(transport.deadLetters, { now: () => clock.now() });
+  const subscriptions = new Set<Subscription>();
+  const alerted = new Set<string>();
+  let closed = false;
+
+  const publish = async (input: EventsOf<E> | readonly EventsOf<E>[]): Promise<void> => {
+    if (closed) throw new TidingsError('TIDINGS_CLOSED', 'The bus is closed; create a new one to publish.');
+    const events = (Array.isArray(input) ? input : [input]) as readonly Event[];
+    if (events.length === 0) return;
+    const messages: TransportMessage[] = [];
+    for (const event of events) {
+      const definition = catalog.get(event?.type);
+      if (definition === undefined) {
+        throw new TidingsError(
+          'TIDINGS_UNKNOWN_TYPE',
+          `Cannot publish "${String(event?.type)}": it is not in the catalog. Define it with defineEvent() and add it to createCatalog({ events }).`,
+        );
+      }
+      if (event.version > definition.version) {
+        throw new TidingsError(
+          'TIDINGS_VERSION_UNSUPPORTED',
+          `Cannot publish ${event.type} v${event.version}: the catalog knows up to v${definition.version}.`,
+        );
+      }
+      const message = toTransportMessage(event);
+      if (message.body.byteLength > transport.capabilities.maxMessageBytes) {
+        throw new TidingsError(
+          'TIDINGS_INVALID_OPTIONS',
+          `${event.type} ${event.id} is ${message.body.byteLength} bytes; ${transport.name} accepts at most ${transport.capabilities.maxMessageBytes}. Keep payloads small: publish a reference to large data.`,
+        );
+      }
+      messages.push(message);
+    }
+    await transport.publish(channel, messages);
+    for (const message of messages) metrics.increment('tidings_published_total', { type: message.topic });
+  };
+
+  const settle = async (ctx: MiddlewareContext, outcome: Outcome | undefined): Promise<void> => {
+    const { delivery } = ctx;
+    if (outcome === undefined || outcome.kind === 'skipped' || outcome.kind === 'duplicate') {
+      await delivery.ack();
+      return;
+    }
+    if (outcome.kind === 'retry-later') {
+      await delivery.nack({ delayMs: outcome.delayMs, tries: ctx.tries, failedAt: ctx.firstFailedAt ?? clock.now() });
+      metrics.increment('tidings_redeliveries_total', { group: ctx.group, type: ctx.message.topic });
+      return;
+    }
+    const now = clock.now();
+    const error = describeError(outcome.error);
+    const record: FailureRecord = {
+      handler: ctx.handlerName,
+      error,
+      attempts: delivery.previousTries + ctx.tries,
+      firstFailedAt: delivery.firstFailedAt ?? ctx.firstFailedAt ?? now,
+      lastFailedAt: now,
+      fingerprint: failureFingerprint(error.name, error.message, ctx.handlerName),
+      reason: outcome.reason,
+    };
+    await delivery.deadLetter(record);
+    metrics.increment('tidings_dead_lettered_total', { group: ctx.group, type: ctx.message.topic, reason: outcome.reason });
+    await afterDeadLetter(ctx, record);
+  };
+
+  const afterDeadLetter = async (ctx: MiddlewareContext, record: FailureRecord): Promise<void> => {
+    try {
+      if (options.onDeadLetter !== undefined) {
+        await options.onDeadLetter({
+          ...record,
+          id: '',
+          channel,
+          group: ctx.group,
+          message: ctx.message,
+          deadLetteredAt: record.lastFailedAt,
+          type: ctx.message.topic,
+          event: ctx.event,
+        });
+      }
+      const alert = options.deadLetterAlert;
+      if (alert !== undefined) {
+        const depth = (await transport.deadLetters.depth()).find((row) => row.group === ctx.group)?.count ?? 0;
+        if (depth >= alert.threshold && !alerted.has(ctx.group)) {
+          alerted.add(ctx.group);
+          await alert.onAlert({ group: ctx.group, depth });
+        } else if (depth < alert.threshold) {
+          alerted.delete(ctx.group);
+        }
+      }
+    } catch (error) {
+      reportError(error);
+    }
+  };
+
+  const subscribe = async (sub: SubscribeOptions<E>): Promise<Subscription> => {
+    if (closed) throw new TidingsError('TIDINGS_CLOSED', 'The bus is closed; create a new one to subscribe.');
+    const plan = planSubscription(catalog, transport, sub, options);
+    const closing = new AbortController();
+    const defaults: Middleware[] = [measure(metrics)];
+    if (plan.retry !== false) defaults.push(retry(plan.retry));
+    defaults.push(validate(catalog), correlation(), timeout(plan.timeoutMs));
+    const pipeline = compose([...defaults, ...(options.middleware ?? []), ...(sub.middleware ?? [])], async (ctx) => {
+      const event = ctx.event;
+      if (event === undefined) {
+        throw new TidingsError('TIDINGS_MALFORMED', 'No event to handle: the validate middleware did not run.');
+      }
+      if (!plan.matches(event)) {
+        ctx.outcome = { kind: 'skipped' };
+        return;
+      }
+      const handler = plan.handlerFor(event.type);
+      if (handler === undefined) {
+        ctx.outcome = { kind: 'skipped' };
+        return;
+      }
+      ctx.tries += 1;
+      await handler(event as EventsOf<E>, {
+        group: ctx.group,
+        attempt: ctx.delivery.attempt,
+        signal: ctx.signal,
+        publish: ctx.publish,
+      });
+    });
+
+    const onDelivery = async (delivery: Delivery): Promise<void> => {
+      const ctx: MiddlewareContext = {
+        delivery,
+        message: delivery.message,
+        group: sub.group,
+        handlerName: plan.name,
+        event: undefined,
+        signal: closing.signal,
+        closing: closing.signal,
+        tries: 0,
+        firstFailedAt: undefined,
+        outcome: undefined,
+        clock,
+        metrics,
+        publish: (events) => publish(events as EventsOf<E> | readonly EventsOf<E>[]),
+      };
+      const renewal = new AbortController();
+      keepLeased(delivery, plan.leaseMs, clock, renewal.signal);
+      try {
+        if (delivery.attempt > plan.maxDeliveries) {
+          const error = new TidingsError(
+            'TIDINGS_HANDLER_FAILED',
+            `Delivered ${delivery.attempt} times without settling: the handler likely crashes the process. Quarantined.`,
+          );
+          await settle(ctx, { kind: 'dead-letter', reason: 'crash-loop', error });
+          return;
+        }
+        try {
+          await pipeline(ctx);
+        } catch (error) {
+          ctx.firstFailedAt ??= clock.now();
+          ctx.outcome = isRetryable(error)
+            ? { kind: 'retry-later', delayMs: 0, error }
+            : { kind: 'dead-letter', reason: 'non-retryable', error };
+        }
+        await settle(ctx, ctx.outcome);
+      } catch (error) {
+        // Settling failed (the broker went away): the lease runs out and the message comes back.
+        reportError(error);
+      } finally {
+        renewal.abort();
+      }
+    };
+
+    let consumer: TransportConsumer;
+    try {
+      consumer = await transport.consume(
+        {
+          channel,
+          group: sub.group,
+          topics: plan.topics,
+          concurrency: plan.concurrency,
+          ordered: plan.ordered,
+          leaseMs: plan.leaseMs,
+        },
+        onDelivery,
+      );
+    } catch (error) {
+      throw new TidingsError('TIDINGS_UNAVAILABLE', `Could not start consumer ${sub.group} on ${transport.name}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    let closedOnce: Promise<void> | undefined;
+    const subscription: Subscription = {
+      group: sub.group,
+      topics: plan.topics,
+      close({ timeoutMs = 30_000 } = {}) {
+        closedOnce ??= (async () => {
+          closing.abort(new TidingsError('TIDINGS_CLOSED', `Subscription ${sub.group} is closing.`));
+          await consumer.close({ timeoutMs });
+          subscriptions.delete(subscription);
+        })();
+        return closedOnce;
+      },
+    };
+    subscriptions.add(subscription);
+    return subscription;
+  };
+
+  const bus: Bus<E> = {
+    catalog,
+    transport,
+    deadLetters,
+    publish,
+    subscribe,
+    async close({ timeoutMs } = {}) {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...subscriptions].map((sub) => sub.close(timeoutMs === undefined ? {} : { timeoutMs })));
+      await transport.close();
+    },
+    [Symbol.asyncDispose]: () => bus.close(),
+  };
+  return bus;
+}
+
+interface Plan<E extends readonly AnyEventDefinition[]> {
+  topics: readonly string[];
+  name: string;
+  concurrency: number;
+  ordered: boolean;
+  leaseMs: number;
+  timeoutMs: number;
+  maxDeliveries: number;
+  retry: RetryOptions | false;
+  matches: (event: Event) => boolean;
+  handlerFor: (type: string) => Handler<EventsOf<E>> | undefined;
+}
+
+function planSubscription<E extends readonly AnyEventDefinition[]>(
+  catalog: Catalog<E>,
+  transport: Transport,
+  sub: SubscribeOptions<E>,
+  busOptions: BusOptions<E>,
+): Plan<E> {
+  const problems: string[] = [];
+  const known = catalog.events.map((definition) => definition.type);
+  const topics = new Set<string>();
+  if (typeof sub?.group !== 'string' || !GROUP_NAME.test(sub.group)) {
+    problems.push(`group must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(sub?.group)}), e.g. { group: "billing" }`);
+  }
+  for (const type of Object.keys(sub.handlers ?? {})) {
+    if (known.includes(type)) topics.add(type);
+    else problems.push(`handlers.${type}: ${type} is not in the catalog`);
+  }
+  for (const entry of sub.events ?? []) {
+    const type = typeof entry === 'string' ? entry : entry?.type;
+    if (known.includes(type)) topics.add(type);
+    else problems.push(`events: ${String(type)} is not in the catalog`);
+  }
+  for (const pattern of sub.patterns ?? []) {
+    const found = known.filter((type) => matchesPattern(pattern, type));
+    if (found.length === 0) problems.push(`patterns: "${pattern}" matches no event type in the catalog`);
+    for (const type of found) topics.add(type);
+  }
+  if (sub.handler !== undefined && typeof sub.handler !== 'function') problems.push('handler must be a function');
+  if (sub.handler === undefined && sub.handlers === undefined) problems.push('give a handler (with events or patterns) or handlers by event type');
+  if (sub.handler !== undefined && (sub.events ?? sub.patterns) === undefined && sub.handlers === undefined) {
+    problems.push('handler needs events or patterns saying what it receives, e.g. { events: [OrderPlaced] } or { patterns: ["*"] }');
+  }
+  if (topics.size === 0 && problems.length === 0) problems.push('the subscription receives no event type');
+  const concurrency = sub.concurrency ?? 1;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) problems.push(`concurrency must be a whole number from 1 to 10000; got ${String(concurrency)}`);
+  const ordered = sub.ordered ?? false;
+  const capabilities = transport.capabilities;
+  if (ordered && capabilities.ordering !== 'per-subject') {
+    problems.push(`ordered: ${transport.name} does not keep per-subject order (its ordering is "${capabilities.ordering}"); drop ordered or use a transport that does`);
+  }
+  const timeoutMs = sub.timeoutMs ?? busOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const leaseMs = sub.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!(timeoutMs > 0)) problems.push(`timeoutMs must be positive; got ${String(timeoutMs)}`);
+  if (!(leaseMs >= 10)) problems.push(`leaseMs must be at least 10; got ${String(leaseMs)}`);
+  let retryPolicy: RetryOptions | false = sub.retry ?? busOptions.retry ?? {};
+  if (retryPolicy !== false) {
+    problems.push(...retryProblems(retryPolicy).map((p) => `retry.${p}`));
+    if (!capabilities.delayedDelivery) {
+      if (retryPolicy.delays !== undefined && retryPolicy.delays.length > 0) {
+        problems.push(`retry.delays: ${transport.name} cannot delay a redelivery; use immediate retries only (delays: [])`);
+      }
+      retryPolicy = { ...retryPolicy, delays: [] };
+    }
+  }
+  let filter: (event: Event) => boolean = () => true;
+  try {
+    filter = compileFilter(sub.filter);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (!capabilities.consumerGroups && sub.concurrency !== undefined && sub.concurrency > 1) {
+    // Without groups every member sees every message; concurrency still applies within the member.
+  }
+  if (problems.length > 0) throw invalidOptions(`subscribe(${JSON.stringify(sub?.group)})`, problems);
+  const delays = retryPolicy === false ? [] : (retryPolicy.delays ?? DEFAULT_RETRY.delays);
+  const handlers = (sub.handlers ?? {}) as Record<string, Handler<EventsOf<E>> | undefined>;
+  const fallback = sub.handler;
+  const subscribed = new Set(sub.events === undefined && sub.patterns === undefined ? [] : topics);
+  return {
+    topics: [...topics],
+    name: sub.name ?? sub.group,
+    concurrency,
+    ordered,
+    leaseMs,
+    timeoutMs,
+    // Each delayed step is one delivery; two more allow for crashes before a process gives up on it.
+    maxDeliveries: sub.maxDeliveries ?? delays.length + 3,
+    retry: retryPolicy,
+    matches: filter,
+    handlerFor: (type) => handlers[type] ?? (subscribed.has(type) ? fallback : undefined),
+  };
+}
+
+// Renews the lease at a third of its length until the delivery settles, so a slow handler keeps it.
+function keepLeased(delivery: Delivery, leaseMs: number, clock: Clock, signal: AbortSignal): void {
+  void (async () => {
+    while (!signal.aborted) {
+      try {
+        await clock.sleep(Math.max(5, Math.floor(leaseMs / 3)), signal);
+        await delivery.touch();
+      } catch {
+        return;
+      }
+    }
+  })();
+}

@@ -1,0 +1,17 @@
+import { runWithCause } from '../context.ts';
+import type { Middleware } from './types.ts';
+
+/**
+ * Runs the handler with the delivered event as the cause, so that events it creates carry the same
+ * correlation id and its id as their causation id, with nothing passed by hand.
+ *
+ * @example
+ * createBus({ catalog, transport }); // on by default
+ */
+export function correlation(): Middleware {
+  return async function correlation(ctx, next) {
+    const event = ctx.event;
+    if (event === undefined) return next();
+    return runWithCause(event, next);
+  };
+}
