@@ -41,7 +41,9 @@ export function catalogToMarkdown(catalog: Catalog): string {
   if (findings.length === 0) {
     lines.push('No findings.', '');
   } else {
-    for (const finding of findings) lines.push(`- **${finding.rule}** \`${finding.type}\`: ${finding.message}`);
+    for (const finding of findings) {
+      lines.push(`- **${finding.rule}** \`${finding.type}\`: ${finding.message}`);
+    }
     lines.push('');
   }
 
@@ -63,7 +65,14 @@ export function catalogToMarkdown(catalog: Catalog): string {
         '',
       );
     } else {
-      lines.push(`JSON Schema of version ${entry.version}:`, '', '```json', JSON.stringify(schema, null, 2), '```', '');
+      lines.push(
+        `JSON Schema of version ${entry.version}:`,
+        '',
+        '```json',
+        JSON.stringify(schema, null, 2),
+        '```',
+        '',
+      );
     }
   }
   return `${lines.join('\n').trimEnd()}\n`;

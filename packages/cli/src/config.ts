@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Catalog } from '@tidings/core';
+import { CliError, usageError } from './errors.ts';
+
+/** What a project's `tidings.config.js` exports (as its default export, or as named exports). */
+export interface TidingsConfig {
+  /** The catalog the commands read, made with `createCatalog`. */
+  readonly catalog: Catalog;
+  /** Where the system keeps its store and dead letters, for the commands that read them. */
+  readonly db?: unknown;
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** A module exporting `catalog` (named or default), as given to `--catalog`; wins over the config file. */
+  readonly catalog?: string | undefined;
+  /** The directory the module path and the config file are resolved from. */
+  readonly cwd: string;
+}
+
+/** The config file names looked for in the working directory, in this order. */
+export const CONFIG_FILES: readonly string[] = ['tidings.config.js', 'tidings.config.mjs'];
+
+const PASS_CATALOG =
+  'pass --catalog <module> (the path of a JS/ESM module that exports `catalog`, named or default)';
+
+/**
+ * Loads the user's catalog from `--catalog <module>` or, failing that, from `tidings.config.js` (or
+ * `.mjs`) in the working directory. The `db` setting always comes from the config file.
+ *
+ * @throws CliError with exit code 2 when there is no catalog to load or the module does not exist,
+ * and exit code 1 when the module fails to load.
+ *
+ * @example
+ * const { catalog } = await loadConfig({ catalog: './dist/catalog.js', cwd: process.cwd() });
+ */
+export async function loadConfig(options: LoadConfigOptions): Promise<TidingsConfig> {
+  const configFile = CONFIG_FILES.map((name) => resolve(options.cwd, name)).find((file) => existsSync(file));
+  const config =
+    configFile === undefined ? undefined : configFrom(await importModule(configFile, options.cwd));
+  const db = config?.db === undefined ? {} : { db: config.db };
+
+  if (options.catalog !== undefined) {
+    const file = resolve(options.cwd, options.catalog);
+    if (!existsSync(file)) {
+      throw usageError(`Catalog module not found: ${options.catalog} (looked at ${file}); ${PASS_CATALOG}.`);
+    }
+    const module = await importModule(file, options.cwd);
+    const catalog = module.catalog ?? module.default;
+    if (!isCatalog(catalog)) {
+      throw usageError(
+        `${options.catalog} does not export a catalog: export the value of createCatalog() as \`catalog\` or as the default export.`,
+      );
+    }
+    return { catalog, ...db };
+  }
+
+  if (configFile === undefined) {
+    throw usageError(
+      `No catalog to read: ${PASS_CATALOG}, or add tidings.config.js exporting { catalog } to ${options.cwd}.`,
+    );
+  }
+  if (!isCatalog(config?.catalog)) {
+    const name = relative(options.cwd, configFile);
+    throw usageError(
+      `${name} exports no catalog: export { catalog } (the value of createCatalog()) from it, or ${PASS_CATALOG}.`,
+    );
+  }
+  return { catalog: config.catalog, ...db };
+}
+
+async function importModule(file: string, cwd: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`Could not load ${relative(cwd, file) || file}: ${reason}`, 1, { cause: error });
+  }
+}
+
+// A config module may export its settings as named exports, as a default object, or default-export the catalog.
+function configFrom(module: Record<string, unknown>): { catalog?: unknown; db?: unknown } {
+  const main = module.default;
+  if (isCatalog(main)) return { catalog: main, db: module.db };
+  if (typeof main === 'object' && main !== null && ('catalog' in main || 'db' in main)) return main;
+  return module;
+}
+
+// Checked by shape, not instanceof: the user's catalog comes from their own copy of @tidings/core.
+function isCatalog(value: unknown): value is Catalog {
+  const candidate = value as Partial<Record<keyof Catalog, unknown>> | null | undefined;
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.title === 'string' &&
+    Array.isArray(candidate.events) &&
+    typeof candidate.entries === 'function' &&
+    typeof candidate.get === 'function' &&
+    typeof candidate.lint === 'function'
+  );
+}

@@ -1,0 +1,14 @@
+import type { TidingsConfig } from './config.ts';
+import type { CliIo, Colors } from './io.ts';
+
+/** What every command gets from `main`: where to write, how to style, and the user's configuration. */
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly colors: Colors;
+  /** Writes one line (a newline is added) to standard output. */
+  readonly print: (text: string) => void;
+  /** Loads the catalog (and db) named by `--catalog` or the config file; once per run. */
+  readonly config: () => Promise<TidingsConfig>;
+  /** The exit code `main` returns when the command finishes without throwing (0 unless set). */
+  exitCode: number;
+}

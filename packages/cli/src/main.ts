@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { inspect } from 'node:util';
+import { Command, CommanderError } from 'commander';
+import pc from 'picocolors';
+import { registerCatalogCommands } from './commands/catalog.ts';
+import { loadConfig, type TidingsConfig } from './config.ts';
+import type { CommandContext } from './context.ts';
+import { CliError } from './errors.ts';
+import { type CliIo, resolveIo } from './io.ts';
+
+// Read at run time so `tidings --version` always matches the installed package, from src/ or dist/.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const HELP_FOOTER = `
+Exit codes: 0 ok, 1 findings or failures, 2 usage error.
+
+The catalog comes from --catalog <module> (a JS/ESM module exporting \`catalog\`) or from
+tidings.config.js / tidings.config.mjs in the current directory (exporting { catalog, db }).
+
+Examples:
+  $ tidings catalog list --catalog ./dist/catalog.js
+  $ tidings catalog export --format asyncapi --out asyncapi.json`;
+
+/**
+ * Runs the `tidings` command line and resolves to its exit code: 0 ok, 1 findings or failures,
+ * 2 usage error. Never exits the process and never throws.
+ *
+ * @example
+ * process.exitCode = await main(process.argv);
+ * // in a test, capturing the output:
+ * const out: string[] = [];
+ * const code = await main(['node', 'tidings', 'catalog', 'lint'], { stdout: (t) => out.push(t) });
+ */
+export async function main(argv: readonly string[], io?: Partial<CliIo>): Promise<number> {
+  const resolved = resolveIo(io, argv);
+  const colors = pc.createColors(resolved.color);
+  const verbose = argv.includes('--verbose');
+
+  const program = new Command('tidings')
+    .description('Inspect and document a Tidings system, starting with its event catalog.')
+    .version(version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .option('--catalog <module>', 'a JS/ESM module exporting `catalog` (default: from tidings.config.js)')
+    .option('--verbose', 'print stack traces of errors')
+    .option('--no-color', 'print without colours')
+    .addHelpText('after', HELP_FOOTER)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: resolved.stdout,
+      writeErr: resolved.stderr,
+      outputError: (text, write) => write(colors.red(text)),
+    });
+
+  let loaded: Promise<TidingsConfig> | undefined;
+  const context: CommandContext = {
+    io: resolved,
+    colors,
+    print: (text) => resolved.stdout(`${text}\n`),
+    config: () => {
+      loaded ??= loadConfig({ catalog: program.opts<{ catalog?: string }>().catalog, cwd: resolved.cwd });
+      return loaded;
+    },
+    exitCode: 0,
+  };
+  registerCatalogCommands(program, context);
+
+  try {
+    await program.parseAsync([...argv], { from: 'node' });
+    return context.exitCode;
+  } catch (error) {
+    // Commander has already printed its message (or the help / version text it was asked for).
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    reportError(error, resolved, colors, verbose);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+function reportError(error: unknown, io: CliIo, colors: CommandContext['colors'], verbose: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
+  io.stderr(`${colors.red(`error: ${message}`)}\n`);
+  // The stack, the cause chain and any structured fields (a TidingsError's code and details).
+  if (verbose) io.stderr(`${inspect(error, { colors: io.color, depth: 5 })}\n`);
+}
