@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from './config.ts';
+import { loadConfig, loadDbSetting } from './config.ts';
 import { CliError } from './errors.ts';
 import { catalog as fixtureCatalog } from './fixtures/catalog.ts';
 import { CLEAN_FIXTURE, FIXTURE } from './fixtures/run.ts';
@@ -116,5 +116,25 @@ describe('loadConfig', () => {
     expect(error.exitCode).toBe(1);
     expect(error.message).toBe('Could not load events.mjs: DATABASE_URL is not set');
     expect(error.cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('loadDbSetting', () => {
+  it('reads db from a config file that exports no catalog', async () => {
+    const cwd = await project({ 'tidings.config.js': "export const db = 'shop.db';\n" });
+    expect(await loadDbSetting(cwd)).toEqual({ db: 'shop.db', file: 'tidings.config.js' });
+  });
+
+  it('reads db from the default export of tidings.config.mjs', async () => {
+    const cwd = await project({ 'tidings.config.mjs': "export default { db: 'data/shop.db' };\n" });
+    expect(await loadDbSetting(cwd)).toEqual({ db: 'data/shop.db', file: 'tidings.config.mjs' });
+  });
+
+  it('is undefined without a config file, or when it exports no db', async () => {
+    expect(await loadDbSetting(await project({}))).toBeUndefined();
+    const cwd = await project({
+      'tidings.config.js': `export { catalog } from ${JSON.stringify(fixtureUrl)};\n`,
+    });
+    expect(await loadDbSetting(cwd)).toBeUndefined();
   });
 });

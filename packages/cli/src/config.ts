@@ -37,7 +37,7 @@ const PASS_CATALOG =
  * const { catalog } = await loadConfig({ catalog: './dist/catalog.js', cwd: process.cwd() });
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<TidingsConfig> {
-  const configFile = CONFIG_FILES.map((name) => resolve(options.cwd, name)).find((file) => existsSync(file));
+  const configFile = findConfigFile(options.cwd);
   const config =
     configFile === undefined ? undefined : configFrom(await importModule(configFile, options.cwd));
   const db = config?.db === undefined ? {} : { db: config.db };
@@ -70,6 +70,27 @@ export async function loadConfig(options: LoadConfigOptions): Promise<TidingsCon
   }
   return { catalog: config.catalog, ...db };
 }
+
+/**
+ * Reads the `db` setting of `tidings.config.js` (or `.mjs`) without asking for a catalog: the commands
+ * that only read the database work in a project whose config names no catalog.
+ *
+ * @returns the setting as exported (unchecked) and the config file's name, or undefined when there is
+ * no config file or it exports no `db`.
+ * @throws CliError with exit code 1 when the config file fails to load.
+ *
+ * @example
+ * const setting = await loadDbSetting(process.cwd()); // { db: 'shop.db', file: 'tidings.config.js' }
+ */
+export async function loadDbSetting(cwd: string): Promise<{ db: unknown; file: string } | undefined> {
+  const configFile = findConfigFile(cwd);
+  if (configFile === undefined) return undefined;
+  const { db } = configFrom(await importModule(configFile, cwd));
+  return db === undefined ? undefined : { db, file: relative(cwd, configFile) };
+}
+
+const findConfigFile = (cwd: string): string | undefined =>
+  CONFIG_FILES.map((name) => resolve(cwd, name)).find((file) => existsSync(file));
 
 async function importModule(file: string, cwd: string): Promise<Record<string, unknown>> {
   try {

@@ -9,6 +9,8 @@ export interface CommandContext {
   readonly print: (text: string) => void;
   /** Loads the catalog (and db) named by `--catalog` or the config file; once per run. */
   readonly config: () => Promise<TidingsConfig>;
+  /** The absolute path of the SQLite database named by `--db` or the config file's `db`, checked to exist. */
+  readonly database: () => Promise<string>;
   /** The exit code `main` returns when the command finishes without throwing (0 unless set). */
   exitCode: number;
 }

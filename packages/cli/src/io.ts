@@ -1,3 +1,4 @@
+import { createInterface } from 'node:readline/promises';
 import { stripVTControlCharacters } from 'node:util';
 import pc from 'picocolors';
 
@@ -11,6 +12,12 @@ export interface CliIo {
   readonly cwd: string;
   /** Whether to colour the output (default: when the terminal supports it and the caller passed no `io`). */
   readonly color: boolean;
+  /** Whether standard input is a terminal a person can answer questions on (default: false with an `io`). */
+  readonly stdinIsTTY: boolean;
+  /** Whether standard error is a terminal a progress bar can redraw in place (default: false with an `io`). */
+  readonly stderrIsTTY: boolean;
+  /** Asks a question on the terminal and resolves to the answer (default: a line read from stdin). */
+  readonly prompt: (question: string) => Promise<string>;
 }
 
 /** The text styles the commands use; plain identity functions when colour is off. */
@@ -24,6 +31,57 @@ export function resolveIo(io: Partial<CliIo> | undefined, argv: readonly string[
     stderr: io?.stderr ?? ((text) => void process.stderr.write(text)),
     cwd: io?.cwd ?? process.cwd(),
     color,
+    // A caller that captures the output (a test, an embedding program) is not a person at a terminal.
+    stdinIsTTY: io?.stdinIsTTY ?? (io === undefined && process.stdin.isTTY === true),
+    stderrIsTTY: io?.stderrIsTTY ?? (io === undefined && process.stderr.isTTY === true),
+    prompt: io?.prompt ?? promptOnTerminal,
+  };
+}
+
+async function promptOnTerminal(question: string): Promise<string> {
+  // The question goes to stderr so that stdout stays clean for what the command prints.
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await terminal.question(question);
+  } finally {
+    terminal.close();
+  }
+}
+
+/** A one-line progress bar on stderr, redrawn in place; draws nothing when stderr is not a terminal. */
+export interface ProgressBar {
+  update(progress: { readonly done: number; readonly total: number }): void;
+  /** Clears the line, so that what is printed next starts on a clean one. */
+  finish(): void;
+}
+
+const BAR_WIDTH = 30;
+
+/**
+ * Starts a progress bar labelled `label`, hand-rolled on purpose: one `\r`-redrawn line is all the
+ * bulk commands need.
+ *
+ * @example
+ * const bar = progressBar(io, 'replaying');
+ * await deadLetters.replay(filter, { onProgress: (progress) => bar.update(progress) });
+ * bar.finish();
+ */
+export function progressBar(io: CliIo, label: string): ProgressBar {
+  if (!io.stderrIsTTY) return { update: () => {}, finish: () => {} };
+  let drawnPercent = -1;
+  return {
+    update({ done, total }) {
+      const percent = total === 0 ? 100 : Math.floor((done / total) * 100);
+      // A bulk operation reports every dead letter; redrawing once per percent is plenty for the eye.
+      if (percent === drawnPercent && done !== total) return;
+      drawnPercent = percent;
+      const filled = Math.round((percent / 100) * BAR_WIDTH);
+      io.stderr(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${done}/${total}`);
+    },
+    finish() {
+      if (drawnPercent !== -1) io.stderr('\r\u001b[2K');
+      drawnPercent = -1;
+    },
   };
 }
 

@@ -26,7 +26,9 @@ describe('main', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: tidings [options] [command]');
     expect(stdout).toMatch(/catalog +list, show, lint and export the event catalog/);
+    expect(stdout).toMatch(/dead-letters +list, inspect, replay and discard failed deliveries/);
     expect(stdout).toContain('--catalog <module>');
+    expect(stdout).toContain('--db <file>');
     expect(stdout).toContain('Exit codes: 0 ok, 1 findings or failures, 2 usage error.');
   });
 
@@ -35,6 +37,10 @@ describe('main', () => {
     expect(code).toBe(0);
     for (const command of ['list', 'show', 'lint', 'export'])
       expect(stdout).toMatch(new RegExp(`\\n  ${command} `));
+    const deadLetters = await run(['dead-letters', '--help']);
+    expect(deadLetters.code).toBe(0);
+    for (const command of ['list', 'show', 'replay', 'discard', 'groups', 'depth'])
+      expect(deadLetters.stdout).toMatch(new RegExp(`\\n  ${command} `));
   });
 
   it('prints help to stderr and exits with 2 when no command is given', async () => {

@@ -3,8 +3,10 @@ import { inspect } from 'node:util';
 import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { registerCatalogCommands } from './commands/catalog.ts';
+import { registerDeadLetterCommands } from './commands/dead-letters.ts';
 import { loadConfig, type TidingsConfig } from './config.ts';
 import type { CommandContext } from './context.ts';
+import { resolveDatabaseFile } from './database.ts';
 import { CliError } from './errors.ts';
 import { type CliIo, resolveIo } from './io.ts';
 
@@ -18,10 +20,13 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage error.
 
 The catalog comes from --catalog <module> (a JS/ESM module exporting \`catalog\`) or from
 tidings.config.js / tidings.config.mjs in the current directory (exporting { catalog, db }).
+The dead letters come from --db <file> (the SQLite file of sqliteTransport({ file })) or that db.
 
 Examples:
   $ tidings catalog list --catalog ./dist/catalog.js
-  $ tidings catalog export --format asyncapi --out asyncapi.json`;
+  $ tidings catalog export --format asyncapi --out asyncapi.json
+  $ tidings dead-letters list --db shop.db --since 1h
+  $ tidings dead-letters replay --group payments --type OrderPlaced --yes`;
 
 /**
  * Runs the `tidings` command line and resolves to its exit code: 0 ok, 1 findings or failures,
@@ -39,10 +44,14 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   const verbose = argv.includes('--verbose');
 
   const program = new Command('tidings')
-    .description('Inspect and document a Tidings system, starting with its event catalog.')
+    .description('Inspect and operate a Tidings system: its event catalog and its dead letters.')
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--catalog <module>', 'a JS/ESM module exporting `catalog` (default: from tidings.config.js)')
+    .option(
+      '--db <file>',
+      'the SQLite database of sqliteTransport({ file }) (default: db from tidings.config.js)',
+    )
     .option('--verbose', 'print stack traces of errors')
     .option('--no-color', 'print without colours')
     .addHelpText('after', HELP_FOOTER)
@@ -55,6 +64,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     });
 
   let loaded: Promise<TidingsConfig> | undefined;
+  let database: Promise<string> | undefined;
   const context: CommandContext = {
     io: resolved,
     colors,
@@ -63,9 +73,14 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       loaded ??= loadConfig({ catalog: program.opts<{ catalog?: string }>().catalog, cwd: resolved.cwd });
       return loaded;
     },
+    database: () => {
+      database ??= resolveDatabaseFile({ db: program.opts<{ db?: string }>().db, cwd: resolved.cwd });
+      return database;
+    },
     exitCode: 0,
   };
   registerCatalogCommands(program, context);
+  registerDeadLetterCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'node' });
