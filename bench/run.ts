@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { benchEmitter } from './emitter.ts';
+import { benchSqlite } from './sqlite.ts';
 
 /**
  * A benchmark: measures Tidings beside its peers in this process and returns one row per comparison,
@@ -9,6 +10,7 @@ type Benchmark = () => Promise<readonly object[]>;
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   emitter: benchEmitter,
+  sqlite: benchSqlite,
 };
 
 const name = process.argv[2];

@@ -1,7 +1,13 @@
 import type { AnyEventDefinition, Catalog, EventsOf, TypesOf } from './catalog.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { compose } from './compose.ts';
-import { createDeadLetters, type DeadLetter, type DeadLetters, describeError, failureFingerprint } from './dead-letters.ts';
+import {
+  createDeadLetters,
+  type DeadLetter,
+  type DeadLetters,
+  describeError,
+  failureFingerprint,
+} from './dead-letters.ts';
 import type { Event } from './envelope.ts';
 import { invalidOptions, TidingsError } from './errors.ts';
 import { compileFilter, type EventFilter, matchesPattern } from './filter.ts';
@@ -91,7 +97,10 @@ export interface BusOptions<E extends readonly AnyEventDefinition[]> {
   /** Called after each dead letter is stored. */
   onDeadLetter?: (deadLetter: DeadLetter) => void | Promise<void>;
   /** Called when a group's dead-letter depth reaches `threshold` (again after it fell below). */
-  deadLetterAlert?: { threshold: number; onAlert: (alert: { group: string; depth: number }) => void | Promise<void> };
+  deadLetterAlert?: {
+    threshold: number;
+    onAlert: (alert: { group: string; depth: number }) => void | Promise<void>;
+  };
   /** Receives errors the bus cannot hand to anyone else (a failing hook, a settle that failed). */
   onError?: (error: unknown) => void;
 }
@@ -134,9 +143,12 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
   const problems: string[] = [];
   if (typeof catalog?.upgrade !== 'function') problems.push('catalog must be made with createCatalog()');
   if (typeof transport?.publish !== 'function' || typeof transport.consume !== 'function') {
-    problems.push('transport must implement the Transport contract (e.g. sqliteTransport(), memoryTransport())');
+    problems.push(
+      'transport must implement the Transport contract (e.g. sqliteTransport(), memoryTransport())',
+    );
   }
-  if (options.retry !== undefined && options.retry !== false) problems.push(...retryProblems(options.retry).map((p) => `retry.${p}`));
+  if (options.retry !== undefined && options.retry !== false)
+    problems.push(...retryProblems(options.retry).map((p) => `retry.${p}`));
   if (problems.length > 0) throw invalidOptions('createBus', problems);
 
   const channel = options.channel ?? 'events';
@@ -187,7 +199,11 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
       return;
     }
     if (outcome.kind === 'retry-later') {
-      await delivery.nack({ delayMs: outcome.delayMs, tries: ctx.tries, failedAt: ctx.firstFailedAt ?? clock.now() });
+      await delivery.nack({
+        delayMs: outcome.delayMs,
+        tries: ctx.tries,
+        failedAt: ctx.firstFailedAt ?? clock.now(),
+      });
       metrics.increment('tidings_redeliveries_total', { group: ctx.group, type: ctx.message.topic });
       return;
     }
@@ -203,7 +219,11 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
       reason: outcome.reason,
     };
     await delivery.deadLetter(record);
-    metrics.increment('tidings_dead_lettered_total', { group: ctx.group, type: ctx.message.topic, reason: outcome.reason });
+    metrics.increment('tidings_dead_lettered_total', {
+      group: ctx.group,
+      type: ctx.message.topic,
+      reason: outcome.reason,
+    });
     await afterDeadLetter(ctx, record);
   };
 
@@ -223,7 +243,8 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
       }
       const alert = options.deadLetterAlert;
       if (alert !== undefined) {
-        const depth = (await transport.deadLetters.depth()).find((row) => row.group === ctx.group)?.count ?? 0;
+        const depth =
+          (await transport.deadLetters.depth()).find((row) => row.group === ctx.group)?.count ?? 0;
         if (depth >= alert.threshold && !alerted.has(ctx.group)) {
           alerted.add(ctx.group);
           await alert.onAlert({ group: ctx.group, depth });
@@ -243,28 +264,34 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
     const defaults: Middleware[] = [measure(metrics)];
     if (plan.retry !== false) defaults.push(retry(plan.retry));
     defaults.push(validate(catalog), correlation(), timeout(plan.timeoutMs));
-    const pipeline = compose([...defaults, ...(options.middleware ?? []), ...(sub.middleware ?? [])], async (ctx) => {
-      const event = ctx.event;
-      if (event === undefined) {
-        throw new TidingsError('TIDINGS_MALFORMED', 'No event to handle: the validate middleware did not run.');
-      }
-      if (!plan.matches(event)) {
-        ctx.outcome = { kind: 'skipped' };
-        return;
-      }
-      const handler = plan.handlerFor(event.type);
-      if (handler === undefined) {
-        ctx.outcome = { kind: 'skipped' };
-        return;
-      }
-      ctx.tries += 1;
-      await handler(event as EventsOf<E>, {
-        group: ctx.group,
-        attempt: ctx.delivery.attempt,
-        signal: ctx.signal,
-        publish: ctx.publish,
-      });
-    });
+    const pipeline = compose(
+      [...defaults, ...(options.middleware ?? []), ...(sub.middleware ?? [])],
+      async (ctx) => {
+        const event = ctx.event;
+        if (event === undefined) {
+          throw new TidingsError(
+            'TIDINGS_MALFORMED',
+            'No event to handle: the validate middleware did not run.',
+          );
+        }
+        if (!plan.matches(event)) {
+          ctx.outcome = { kind: 'skipped' };
+          return;
+        }
+        const handler = plan.handlerFor(event.type);
+        if (handler === undefined) {
+          ctx.outcome = { kind: 'skipped' };
+          return;
+        }
+        ctx.tries += 1;
+        await handler(event as EventsOf<E>, {
+          group: ctx.group,
+          attempt: ctx.delivery.attempt,
+          signal: ctx.signal,
+          publish: ctx.publish,
+        });
+      },
+    );
 
     const onDelivery = async (delivery: Delivery): Promise<void> => {
       const ctx: MiddlewareContext = {
@@ -296,10 +323,13 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
         try {
           await pipeline(ctx);
         } catch (error) {
+          // Only a subscription without retry lets a handler error through: it dead-letters at once.
           ctx.firstFailedAt ??= clock.now();
-          ctx.outcome = isRetryable(error)
-            ? { kind: 'retry-later', delayMs: 0, error }
-            : { kind: 'dead-letter', reason: 'non-retryable', error };
+          ctx.outcome = {
+            kind: 'dead-letter',
+            reason: isRetryable(error) ? 'exhausted' : 'non-retryable',
+            error,
+          };
         }
         await settle(ctx, ctx.outcome);
       } catch (error) {
@@ -324,9 +354,13 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
         onDelivery,
       );
     } catch (error) {
-      throw new TidingsError('TIDINGS_UNAVAILABLE', `Could not start consumer ${sub.group} on ${transport.name}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new TidingsError(
+        'TIDINGS_UNAVAILABLE',
+        `Could not start consumer ${sub.group} on ${transport.name}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     let closedOnce: Promise<void> | undefined;
     const subscription: Subscription = {
@@ -354,7 +388,9 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
     async close({ timeoutMs } = {}) {
       if (closed) return;
       closed = true;
-      await Promise.all([...subscriptions].map((sub) => sub.close(timeoutMs === undefined ? {} : { timeoutMs })));
+      await Promise.all(
+        [...subscriptions].map((sub) => sub.close(timeoutMs === undefined ? {} : { timeoutMs })),
+      );
       await transport.close();
     },
     [Symbol.asyncDispose]: () => bus.close(),
@@ -385,7 +421,9 @@ function planSubscription<E extends readonly AnyEventDefinition[]>(
   const known = catalog.events.map((definition) => definition.type);
   const topics = new Set<string>();
   if (typeof sub?.group !== 'string' || !GROUP_NAME.test(sub.group)) {
-    problems.push(`group must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(sub?.group)}), e.g. { group: "billing" }`);
+    problems.push(
+      `group must be 1-100 letters, digits, ".", "_" or "-" (got ${JSON.stringify(sub?.group)}), e.g. { group: "billing" }`,
+    );
   }
   for (const type of Object.keys(sub.handlers ?? {})) {
     if (known.includes(type)) topics.add(type);
@@ -401,18 +439,25 @@ function planSubscription<E extends readonly AnyEventDefinition[]>(
     if (found.length === 0) problems.push(`patterns: "${pattern}" matches no event type in the catalog`);
     for (const type of found) topics.add(type);
   }
-  if (sub.handler !== undefined && typeof sub.handler !== 'function') problems.push('handler must be a function');
-  if (sub.handler === undefined && sub.handlers === undefined) problems.push('give a handler (with events or patterns) or handlers by event type');
+  if (sub.handler !== undefined && typeof sub.handler !== 'function')
+    problems.push('handler must be a function');
+  if (sub.handler === undefined && sub.handlers === undefined)
+    problems.push('give a handler (with events or patterns) or handlers by event type');
   if (sub.handler !== undefined && (sub.events ?? sub.patterns) === undefined && sub.handlers === undefined) {
-    problems.push('handler needs events or patterns saying what it receives, e.g. { events: [OrderPlaced] } or { patterns: ["*"] }');
+    problems.push(
+      'handler needs events or patterns saying what it receives, e.g. { events: [OrderPlaced] } or { patterns: ["*"] }',
+    );
   }
   if (topics.size === 0 && problems.length === 0) problems.push('the subscription receives no event type');
   const concurrency = sub.concurrency ?? 1;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) problems.push(`concurrency must be a whole number from 1 to 10000; got ${String(concurrency)}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000)
+    problems.push(`concurrency must be a whole number from 1 to 10000; got ${String(concurrency)}`);
   const ordered = sub.ordered ?? false;
   const capabilities = transport.capabilities;
   if (ordered && capabilities.ordering !== 'per-subject') {
-    problems.push(`ordered: ${transport.name} does not keep per-subject order (its ordering is "${capabilities.ordering}"); drop ordered or use a transport that does`);
+    problems.push(
+      `ordered: ${transport.name} does not keep per-subject order (its ordering is "${capabilities.ordering}"); drop ordered or use a transport that does`,
+    );
   }
   const timeoutMs = sub.timeoutMs ?? busOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const leaseMs = sub.leaseMs ?? DEFAULT_LEASE_MS;
@@ -423,7 +468,9 @@ function planSubscription<E extends readonly AnyEventDefinition[]>(
     problems.push(...retryProblems(retryPolicy).map((p) => `retry.${p}`));
     if (!capabilities.delayedDelivery) {
       if (retryPolicy.delays !== undefined && retryPolicy.delays.length > 0) {
-        problems.push(`retry.delays: ${transport.name} cannot delay a redelivery; use immediate retries only (delays: [])`);
+        problems.push(
+          `retry.delays: ${transport.name} cannot delay a redelivery; use immediate retries only (delays: [])`,
+        );
       }
       retryPolicy = { ...retryPolicy, delays: [] };
     }

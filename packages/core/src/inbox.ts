@@ -3,7 +3,8 @@
  * called concurrently; entries may be forgotten after they expire.
  */
 export interface InboxStore {
-  has(key: string): Promise<boolean>;
+  /** True when `key` was recorded and has not expired by `now` (ms since the epoch, from the bus's clock). */
+  has(key: string, now: number): Promise<boolean>;
   /** Records a processed key until `expiresAt` (ms since the epoch). */
   add(key: string, expiresAt: number): Promise<void>;
 }
@@ -15,17 +16,18 @@ export interface InboxStore {
  * @example
  * idempotent({ store: memoryInbox() });
  */
-export function memoryInbox(options: { now?: () => number } = {}): InboxStore & { readonly size: number } {
-  const now = options.now ?? Date.now;
+export function memoryInbox(): InboxStore & { readonly size: number } {
   const entries = new Map<string, number>();
+  let lastNow = Number.NEGATIVE_INFINITY;
   return {
     get size() {
       return entries.size;
     },
-    async has(key) {
+    async has(key, now) {
       const expiresAt = entries.get(key);
       if (expiresAt === undefined) return false;
-      if (expiresAt > now()) return true;
+      lastNow = Math.max(lastNow, now);
+      if (expiresAt > now) return true;
       entries.delete(key);
       return false;
     },
@@ -33,8 +35,7 @@ export function memoryInbox(options: { now?: () => number } = {}): InboxStore & 
       entries.set(key, expiresAt);
       // Amortised clean-up keeps a long-running process from growing without bound.
       if (entries.size % 1024 === 0) {
-        const current = now();
-        for (const [stored, expiry] of entries) if (expiry <= current) entries.delete(stored);
+        for (const [stored, expiry] of entries) if (expiry <= lastNow) entries.delete(stored);
       }
     },
   };

@@ -34,7 +34,14 @@ export type { Clock } from './clock.ts';
 export { defineEvent, upcaster } from './define-event.ts';
 export type { DataOf, DefineEventOptions, EventDefinition, EventOf, Upcaster } from './define-event.ts';
 export { createCatalog } from './catalog.ts';
-export type { AnyEventDefinition, Catalog, CatalogEntry, CatalogOptions, EventsOf, TypesOf } from './catalog.ts';
+export type {
+  AnyEventDefinition,
+  Catalog,
+  CatalogEntry,
+  CatalogOptions,
+  EventsOf,
+  TypesOf,
+} from './catalog.ts';
 export { readsAsPastTense } from './catalog-lint.ts';
 export type { CatalogFinding } from './catalog-lint.ts';
 
@@ -57,3 +64,68 @@ export type {
   TransportConsumer,
   TransportMessage,
 } from './transport.ts';
+
+// The in-process emitter
+export { createEmitter } from './emitter.ts';
+export type {
+  AnyListener,
+  CatalogEmitter,
+  CatalogEventMap,
+  EmitAsyncOptions,
+  EmitResult,
+  Emitter,
+  EmitterOptions,
+  EventMap,
+  EventsOptions,
+  ListenerErrorInfo,
+  ListenerFailure,
+  ListenOptions,
+  Listener,
+  Unsubscribe,
+  WildcardListener,
+} from './emitter.ts';
+
+// The bus
+export { createBus } from './bus.ts';
+export type {
+  Bus,
+  BusOptions,
+  Handler,
+  HandlerContext,
+  HandlerMap,
+  SubscribeOptions,
+  Subscription,
+} from './bus.ts';
+export { compileFilter, matchesPattern } from './filter.ts';
+export type { EventFilter, FieldFilter, FilterCondition, FilterScalar } from './filter.ts';
+
+// Middleware
+export { correlation } from './middleware/correlation.ts';
+export { idempotent } from './middleware/idempotent.ts';
+export type { IdempotentOptions } from './middleware/idempotent.ts';
+export { measure } from './middleware/measure.ts';
+export { DEFAULT_RETRY, isRetryable, retry } from './middleware/retry.ts';
+export type { RetryOptions } from './middleware/retry.ts';
+export { timeout } from './middleware/timeout.ts';
+export { validate } from './middleware/validate.ts';
+export type { Middleware, MiddlewareContext, Outcome } from './middleware/types.ts';
+export { memoryInbox } from './inbox.ts';
+export type { InboxStore } from './inbox.ts';
+
+// Dead letters
+export { createDeadLetters, failureFingerprint } from './dead-letters.ts';
+export type {
+  BulkProgress,
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetters,
+  FailureGroup,
+} from './dead-letters.ts';
+
+// Metrics
+export { createMetrics, noopMetrics } from './metrics.ts';
+export type { Labels, MemoryMetrics, MetricSample, Metrics } from './metrics.ts';
+
+// The in-memory transport (one process; tests and the flow harness)
+export { memoryTransport } from './memory-transport.ts';
+export type { MemoryTransportOptions } from './memory-transport.ts';

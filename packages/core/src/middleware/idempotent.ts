@@ -23,15 +23,21 @@ const SEVEN_DAYS = 7 * 24 * 60 * 60 * 1000;
  * await bus.subscribe({ group: 'billing', handlers, middleware: [idempotent({ store: sqliteInbox({ file: 'shop.db' }) })] });
  */
 export function idempotent(options: IdempotentOptions = {}): Middleware {
-  const { store = memoryInbox(), key = (event: Event) => `${event.source}|${event.id}`, retentionMs = SEVEN_DAYS } = options;
+  const {
+    store = memoryInbox(),
+    key = (event: Event) => `${event.source}|${event.id}`,
+    retentionMs = SEVEN_DAYS,
+  } = options;
   if (!Number.isFinite(retentionMs) || retentionMs <= 0) {
-    throw invalidOptions('idempotent', [`retentionMs must be a positive number of milliseconds; got ${String(retentionMs)}`]);
+    throw invalidOptions('idempotent', [
+      `retentionMs must be a positive number of milliseconds; got ${String(retentionMs)}`,
+    ]);
   }
   return async function idempotent(ctx, next) {
     const event = ctx.event;
     if (event === undefined) return next();
     const inboxKey = `${ctx.group}|${key(event)}`;
-    if (await store.has(inboxKey)) {
+    if (await store.has(inboxKey, ctx.clock.now())) {
       ctx.outcome = { kind: 'duplicate' };
       return;
     }

@@ -1,0 +1,550 @@
+import { type Clock, systemClock } from './clock.ts';
+import { newEventId } from './envelope.ts';
+import { invalidOptions, TidingsError } from './errors.ts';
+import type {
+  ConsumeOptions,
+  DeadLetterQuery,
+  DeadLetterRecord,
+  DeadLetterStorage,
+  Delivery,
+  DeliveryHandler,
+  FailureRecord,
+  Transport,
+  TransportCapabilities,
+  TransportConsumer,
+  TransportMessage,
+} from './transport.ts';
+
+/** Options of {@link memoryTransport}. */
+export interface MemoryTransportOptions {
+  /** Times nack delays, leases and close timeouts (default: the system clock). Pass a manual clock in tests. */
+  clock?: Clock | undefined;
+  /** The largest body accepted, in bytes (default 16 MiB). */
+  maxMessageBytes?: number | undefined;
+}
+
+/** How long `close()` waits for deliveries in flight when the caller gives no timeout. */
+const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+interface Entry {
+  readonly seq: number;
+  /** A frozen copy that nobody outside the transport holds. */
+  readonly message: TransportMessage;
+  deliveries: number;
+  tries: number;
+  firstFailedAt: number | undefined;
+  availableAt: number;
+  /** The delivery that holds the message now; its identity is the lease token. */
+  holder: Holder | undefined;
+}
+
+interface Holder {
+  readonly group: Group;
+  readonly entry: Entry;
+  readonly consumer: Consumer;
+  lease: AbortController;
+}
+
+interface Group {
+  readonly channel: string;
+  readonly name: string;
+  readonly topics: Set<string>;
+  /** Waiting and handed-out messages, in publish order (a nacked message keeps its place). */
+  readonly entries: Map<number, Entry>;
+  readonly consumers: Consumer[];
+  /** Where the round robin over members starts next. */
+  next: number;
+  pumpScheduled: boolean;
+}
+
+interface Consumer {
+  readonly options: ConsumeOptions;
+  readonly topics: ReadonlySet<string>;
+  readonly handler: DeliveryHandler;
+  readonly holders: Set<Holder>;
+  open: boolean;
+  closing: Promise<void> | undefined;
+  onDrained: (() => void) | undefined;
+}
+
+const noop = (): void => {};
+
+/**
+ * The in-process transport: the reference implementation of the transport contract, for tests and
+ * single-process apps. Nothing survives the process; every timer runs on the given clock.
+ *
+ * Groups exist from their first `consume` and then receive every later message of their topics, even
+ * while no member is connected; members of a group share its messages. With `ordered`, messages with
+ * the same key are handed out one at a time in publish order, and a nacked message keeps its place.
+ * A handler that rejects without settling its delivery has it nacked at once.
+ *
+ * @example
+ * const clock = createManualClock();
+ * const transport = memoryTransport({ clock });
+ * const bus = createBus({ transport, catalog, clock });
+ */
+export function memoryTransport(options: MemoryTransportOptions = {}): Transport {
+  const clock = options.clock ?? systemClock;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const problems: string[] = [];
+  if (typeof clock?.now !== 'function' || typeof clock.sleep !== 'function') {
+    problems.push('clock must have now() and sleep(ms, signal), such as systemClock or createManualClock()');
+  }
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1) {
+    problems.push(`maxMessageBytes must be a positive integer (got ${String(maxMessageBytes)})`);
+  }
+  if (problems.length > 0) throw invalidOptions('memoryTransport', problems);
+
+  const capabilities: TransportCapabilities = Object.freeze({
+    persistent: false,
+    consumerGroups: true,
+    ordering: 'per-subject',
+    delayedDelivery: true,
+    deliveryCounter: true,
+    leases: true,
+    duplicates: 'only-after-failure',
+    maxMessageBytes,
+  });
+  const channels = new Map<string, Map<string, Group>>();
+  const timers = new AbortController();
+  let seq = 0;
+  let closing: Promise<void> | undefined;
+
+  const ensureOpen = (what: string): void => {
+    if (closing !== undefined) {
+      throw new TidingsError(
+        'TIDINGS_CLOSED',
+        `Cannot ${what}: this memory transport is closed. Create a new one.`,
+      );
+    }
+  };
+
+  const groupOf = (channel: string, name: string): Group => {
+    let groups = channels.get(channel);
+    if (groups === undefined) channels.set(channel, (groups = new Map<string, Group>()));
+    let group = groups.get(name);
+    if (group === undefined) {
+      group = {
+        channel,
+        name,
+        topics: new Set(),
+        entries: new Map(),
+        consumers: [],
+        next: 0,
+        pumpScheduled: false,
+      };
+      groups.set(name, group);
+    }
+    return group;
+  };
+
+  const enqueue = (group: Group, message: TransportMessage): void => {
+    seq += 1;
+    const entry: Entry = {
+      seq,
+      message,
+      deliveries: 0,
+      tries: 0,
+      firstFailedAt: undefined,
+      availableAt: Number.NEGATIVE_INFINITY,
+      holder: undefined,
+    };
+    group.entries.set(seq, entry);
+    schedulePump(group);
+  };
+
+  const schedulePump = (group: Group): void => {
+    if (group.pumpScheduled) return;
+    group.pumpScheduled = true;
+    // A macrotask, not a microtask: a handler that nacks at once must not starve timers and I/O.
+    setImmediate(() => {
+      group.pumpScheduled = false;
+      pump(group);
+    });
+  };
+
+  const hasRoom = (consumer: Consumer): boolean =>
+    consumer.open && consumer.holders.size < consumer.options.concurrency;
+
+  const pickMember = (group: Group, topic: string): Consumer | undefined => {
+    const count = group.consumers.length;
+    for (let i = 0; i < count; i += 1) {
+      const index = (group.next + i) % count;
+      const consumer = group.consumers[index];
+      if (consumer !== undefined && hasRoom(consumer) && consumer.topics.has(topic)) {
+        group.next = index + 1;
+        return consumer;
+      }
+    }
+    return undefined;
+  };
+
+  // Hands out every message that may go now. With ordering, a key stays blocked while one of its
+  // messages is handed out or waiting ahead (delayed, or no member free), so its order survives nacks.
+  const pump = (group: Group): void => {
+    if (!group.consumers.some(hasRoom)) return;
+    const ordered = group.consumers.some((consumer) => consumer.open && consumer.options.ordered);
+    const blocked = new Set<string>();
+    if (ordered) {
+      for (const entry of group.entries.values()) {
+        if (entry.holder !== undefined && entry.message.key !== undefined) blocked.add(entry.message.key);
+      }
+    }
+    const now = clock.now();
+    for (const entry of group.entries.values()) {
+      if (entry.holder !== undefined) continue;
+      const key = ordered ? entry.message.key : undefined;
+      if (key !== undefined && blocked.has(key)) continue;
+      const member = entry.availableAt <= now ? pickMember(group, entry.message.topic) : undefined;
+      if (key !== undefined) blocked.add(key);
+      if (member === undefined) continue;
+      handOut(group, entry, member);
+      if (!group.consumers.some(hasRoom)) return;
+    }
+  };
+
+  const startLease = (holder: Holder): void => {
+    clock.sleep(holder.consumer.options.leaseMs, holder.lease.signal).then(() => {
+      const { entry } = holder;
+      if (entry.holder !== holder) return;
+      // The handler ran, whether or not it is still running: count it, as a crash would be counted.
+      entry.tries += 1;
+      entry.firstFailedAt ??= clock.now();
+      release(holder);
+    }, noop);
+  };
+
+  /** Takes the message back from `holder`; false when the holder had already lost it. */
+  const release = (holder: Holder): boolean => {
+    const { entry, consumer, group } = holder;
+    if (entry.holder !== holder) return false;
+    entry.holder = undefined;
+    holder.lease.abort();
+    consumer.holders.delete(holder);
+    if (consumer.holders.size === 0) consumer.onDrained?.();
+    schedulePump(group);
+    return true;
+  };
+
+  const handOut = (group: Group, entry: Entry, consumer: Consumer): void => {
+    entry.deliveries += 1;
+    const holder: Holder = { group, entry, consumer, lease: new AbortController() };
+    entry.holder = holder;
+    consumer.holders.add(holder);
+    startLease(holder);
+    const delivery = createDelivery(holder);
+    Promise.resolve()
+      .then(() => consumer.handler(delivery))
+      .catch(() => {
+        if (entry.holder === holder) void delivery.nack();
+      });
+  };
+
+  const createDelivery = (holder: Holder): Delivery => {
+    const { entry, group } = holder;
+    return Object.freeze({
+      message: copyMessage(entry.message),
+      group: group.name,
+      attempt: entry.deliveries,
+      firstFailedAt: entry.firstFailedAt,
+      previousTries: entry.tries,
+      ack: () =>
+        promised(() => {
+          release(holder);
+        }),
+      nack: (nackOptions: { delayMs?: number; tries?: number; failedAt?: number } = {}) =>
+        promised(() => {
+          const { delayMs = 0, tries = 1, failedAt } = nackOptions;
+          const wrong: string[] = [];
+          if (!(delayMs >= 0 && Number.isFinite(delayMs)))
+            wrong.push(`delayMs must be 0 or more (got ${delayMs})`);
+          if (!(Number.isInteger(tries) && tries >= 0))
+            wrong.push(`tries must be an integer of 0 or more (got ${tries})`);
+          if (wrong.length > 0) throw invalidOptions('nack', wrong);
+          if (entry.holder !== holder) return;
+          const now = clock.now();
+          entry.tries += tries;
+          entry.firstFailedAt ??= failedAt ?? now;
+          entry.availableAt = now + delayMs;
+          release(holder);
+          if (delayMs > 0) clock.sleep(delayMs, timers.signal).then(() => schedulePump(group), noop);
+        }),
+      deadLetter: (failure: FailureRecord) =>
+        promised(() => {
+          if (!release(holder)) return;
+          group.entries.delete(entry.seq);
+          shelf.add({ ...failure, channel: group.channel, group: group.name, message: entry.message });
+        }),
+      touch: () =>
+        promised(() => {
+          if (entry.holder !== holder) return;
+          holder.lease.abort();
+          holder.lease = new AbortController();
+          startLease(holder);
+        }),
+    });
+  };
+
+  const closeConsumer = (consumer: Consumer, timeoutMs: number): Promise<void> => {
+    consumer.closing ??= (async () => {
+      consumer.open = false;
+      if (consumer.holders.size > 0) {
+        const timeout = new AbortController();
+        const drained = new Promise<void>((resolve) => {
+          consumer.onDrained = resolve;
+        });
+        await Promise.race([drained, clock.sleep(timeoutMs, timeout.signal).catch(noop)]);
+        timeout.abort();
+      }
+      // Whatever is still unsettled goes back to the group, for another member to take. Its handler
+      // ran without finishing: that counts as a try, as a crash would.
+      for (const holder of [...consumer.holders]) {
+        holder.entry.tries += 1;
+        release(holder);
+      }
+      const group = groupOf(consumer.options.channel, consumer.options.group);
+      group.consumers.splice(group.consumers.indexOf(consumer), 1);
+      schedulePump(group);
+    })();
+    return consumer.closing;
+  };
+
+  const shelf = createDeadLetterShelf(clock, (record) => {
+    ensureOpen('replay a dead letter');
+    enqueue(groupOf(record.channel, record.group), record.message);
+  });
+
+  return Object.freeze({
+    name: 'memory',
+    capabilities,
+    deadLetters: shelf.storage,
+    publish: (channel: string, messages: readonly TransportMessage[]) =>
+      promised(() => {
+        ensureOpen('publish');
+        const problems =
+          typeof channel === 'string' && channel !== '' ? [] : ['channel must be a non-empty string'];
+        if (!Array.isArray(messages)) problems.push('messages must be an array of transport messages');
+        if (problems.length > 0) throw invalidOptions('publish', problems);
+        // Check everything before storing anything: a publish is all or nothing.
+        const copies = messages.map((message, index) => checkedCopy(message, index, maxMessageBytes));
+        for (const message of copies) {
+          for (const group of channels.get(channel)?.values() ?? []) {
+            if (group.topics.has(message.topic)) enqueue(group, message);
+          }
+        }
+      }),
+    consume: (consumeOptions: ConsumeOptions, handler: DeliveryHandler) =>
+      promised((): TransportConsumer => {
+        ensureOpen('consume');
+        checkConsumeOptions(consumeOptions, handler);
+        const group = groupOf(consumeOptions.channel, consumeOptions.group);
+        const consumer: Consumer = {
+          options: { ...consumeOptions, topics: [...consumeOptions.topics] },
+          topics: new Set(consumeOptions.topics),
+          handler,
+          holders: new Set(),
+          open: true,
+          closing: undefined,
+          onDrained: undefined,
+        };
+        for (const topic of consumer.topics) group.topics.add(topic);
+        group.consumers.push(consumer);
+        schedulePump(group);
+        return Object.freeze({
+          close: (closeOptions: { timeoutMs?: number } = {}) =>
+            closeConsumer(consumer, closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS),
+        });
+      }),
+    close() {
+      closing ??= (async () => {
+        const consumers = [...channels.values()].flatMap((groups) =>
+          [...groups.values()].flatMap((g) => g.consumers),
+        );
+        await Promise.all(consumers.map((consumer) => closeConsumer(consumer, DEFAULT_CLOSE_TIMEOUT_MS)));
+        timers.abort();
+      })();
+      return closing;
+    },
+  });
+}
+
+/** Runs `work` now and hands its outcome over as a promise, as the asynchronous contract asks. */
+function promised<T>(work: () => T): Promise<T> {
+  return new Promise<T>((resolve) => resolve(work()));
+}
+
+type NewDeadLetter = Omit<DeadLetterRecord, 'id' | 'deadLetteredAt'>;
+
+/** The dead letters of one transport, with the storage interface operators use. */
+function createDeadLetterShelf(
+  clock: Clock,
+  redeliver: (record: DeadLetterRecord) => void,
+): { storage: DeadLetterStorage; add(record: NewDeadLetter): void } {
+  const records = new Map<string, DeadLetterRecord>();
+  // Sort keys of removed dead letters, so that a listing can still resume after one of them.
+  const removedAt = new Map<string, number>();
+  const remove = (record: DeadLetterRecord): void => {
+    records.delete(record.id);
+    removedAt.set(record.id, record.deadLetteredAt);
+  };
+  const storage: DeadLetterStorage = {
+    list: (query: DeadLetterQuery) =>
+      promised(() => {
+        const matches = [...records.values()]
+          .filter(
+            (record) =>
+              (query.group === undefined || record.group === query.group) &&
+              (query.topic === undefined || record.message.topic === query.topic) &&
+              (query.fingerprint === undefined || record.fingerprint === query.fingerprint) &&
+              (query.since === undefined || record.deadLetteredAt >= query.since),
+          )
+          .sort(byTimeThenId);
+        let start = 0;
+        if (query.after !== undefined) {
+          const at = records.get(query.after)?.deadLetteredAt ?? removedAt.get(query.after);
+          const after = { id: query.after, deadLetteredAt: at ?? Number.POSITIVE_INFINITY };
+          start = matches.findIndex((record) => byTimeThenId(record, after) > 0);
+          if (start < 0) start = matches.length;
+        }
+        const end = query.limit === undefined ? undefined : start + Math.max(0, query.limit);
+        return matches.slice(start, end).map(copyRecord);
+      }),
+    get: (id) =>
+      promised(() => {
+        const record = records.get(id);
+        return record === undefined ? undefined : copyRecord(record);
+      }),
+    replay: (id) =>
+      promised(() => {
+        const record = records.get(id);
+        if (record === undefined) return false;
+        redeliver(record);
+        remove(record);
+        return true;
+      }),
+    discard: (ids) =>
+      promised(() => {
+        const found = ids.map((id) => records.get(id)).filter((record) => record !== undefined);
+        for (const record of found) remove(record);
+        return found.length;
+      }),
+    depth: () =>
+      promised(() => {
+        const byGroup = new Map<string, { group: string; count: number; oldestAt: number }>();
+        for (const { group, deadLetteredAt } of records.values()) {
+          const row = byGroup.get(group) ?? { group, count: 0, oldestAt: deadLetteredAt };
+          row.count += 1;
+          row.oldestAt = Math.min(row.oldestAt, deadLetteredAt);
+          byGroup.set(group, row);
+        }
+        return [...byGroup.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+      }),
+  };
+  return {
+    storage: Object.freeze(storage),
+    add(fields) {
+      const record: DeadLetterRecord = Object.freeze({
+        ...fields,
+        error: Object.freeze({ ...fields.error }),
+        id: newEventId(),
+        deadLetteredAt: clock.now(),
+      });
+      records.set(record.id, record);
+    },
+  };
+}
+
+function byTimeThenId(
+  a: { id: string; deadLetteredAt: number },
+  b: { id: string; deadLetteredAt: number },
+): number {
+  if (a.deadLetteredAt !== b.deadLetteredAt) return a.deadLetteredAt - b.deadLetteredAt;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** A copy whose bytes the receiver may change without touching what the transport keeps. */
+function copyMessage(message: TransportMessage): TransportMessage {
+  return Object.freeze({ ...message, body: new Uint8Array(message.body) });
+}
+
+function copyRecord(record: DeadLetterRecord): DeadLetterRecord {
+  return Object.freeze({ ...record, message: copyMessage(record.message) });
+}
+
+function checkedCopy(message: TransportMessage, index: number, maxBytes: number): TransportMessage {
+  const problems: string[] = [];
+  if (typeof message !== 'object' || message === null) {
+    throw new TidingsError(
+      'TIDINGS_MALFORMED',
+      `messages[${index}] is not a transport message; build it with toTransportMessage(event).`,
+    );
+  }
+  if (typeof message.id !== 'string' || message.id.length === 0)
+    problems.push('id must be a non-empty string');
+  if (typeof message.topic !== 'string' || message.topic.length === 0)
+    problems.push('topic must be a non-empty string');
+  if (message.key !== undefined && typeof message.key !== 'string')
+    problems.push('key must be a string when present');
+  const headers = message.headers as unknown;
+  if (
+    typeof headers !== 'object' ||
+    headers === null ||
+    Object.values(headers).some((v) => typeof v !== 'string')
+  ) {
+    problems.push('headers must be an object of string values');
+  }
+  if (!(message.body instanceof Uint8Array)) problems.push('body must be a Uint8Array');
+  if (problems.length > 0) {
+    throw new TidingsError(
+      'TIDINGS_MALFORMED',
+      `messages[${index}] is not a valid transport message: ${problems.join('; ')}.`,
+      {
+        details: { problems },
+      },
+    );
+  }
+  if (message.body.byteLength > maxBytes) {
+    throw new TidingsError(
+      'TIDINGS_UNSUPPORTED',
+      `Message ${message.id} has a ${message.body.byteLength}-byte body; this transport accepts at most ${maxBytes}. ` +
+        'Keep large payloads elsewhere and publish a reference to them, or raise maxMessageBytes.',
+      { details: { id: message.id, bytes: message.body.byteLength, maxMessageBytes: maxBytes } },
+    );
+  }
+  const copy: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+    id: message.id,
+    topic: message.topic,
+    headers: Object.freeze({ ...message.headers }),
+    // The constructor copies the bytes, where Buffer#slice would share them.
+    body: new Uint8Array(message.body),
+  };
+  if (message.key !== undefined) copy.key = message.key;
+  return Object.freeze(copy);
+}
+
+function checkConsumeOptions(options: ConsumeOptions, handler: DeliveryHandler): void {
+  const problems: string[] = [];
+  const text = (name: 'channel' | 'group'): void => {
+    if (typeof options?.[name] !== 'string' || options[name].length === 0)
+      problems.push(`${name} must be a non-empty string`);
+  };
+  text('channel');
+  text('group');
+  if (
+    !Array.isArray(options?.topics) ||
+    options.topics.length === 0 ||
+    options.topics.some((t) => typeof t !== 'string' || t === '')
+  ) {
+    problems.push('topics must be a non-empty array of topic names');
+  }
+  if (!Number.isInteger(options?.concurrency) || options.concurrency < 1) {
+    problems.push(`concurrency must be an integer of 1 or more (got ${String(options?.concurrency)})`);
+  }
+  if (!Number.isFinite(options?.leaseMs) || options.leaseMs <= 0) {
+    problems.push(`leaseMs must be a positive number of milliseconds (got ${String(options?.leaseMs)})`);
+  }
+  if (typeof options?.ordered !== 'boolean') problems.push('ordered must be true or false');
+  if (typeof handler !== 'function') problems.push('handler must be a function receiving each delivery');
+  if (problems.length > 0) throw invalidOptions('consume', problems);
+}

@@ -1,0 +1,13 @@
+import { expect, it } from 'vitest';
+import * as api from './index.ts';
+
+it('exports exactly the hand-picked public API', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'SCHEMA_VERSION',
+    'SQLITE_CAPABILITIES',
+    'SQLITE_DEFAULTS',
+    'SQLITE_MAX_MESSAGE_BYTES',
+    'sqliteInbox',
+    'sqliteTransport',
+  ]);
+});

@@ -1,0 +1,19 @@
+/**
+ * @module
+ * @tidings/sqlite: the embedded durable transport (consumer groups, leases, delayed retries,
+ * per-subject order, dead letters) and an idempotency inbox, in one SQLite file.
+ */
+
+// The transport
+export { SQLITE_CAPABILITIES, sqliteTransport } from './transport.ts';
+export { SQLITE_MAX_MESSAGE_BYTES } from './publish.ts';
+export type { SqliteTransport } from './transport.ts';
+export { SQLITE_DEFAULTS } from './options.ts';
+export type { SqliteDatabaseOptions, SqliteErrorContext, SqliteTransportOptions } from './options.ts';
+
+// The idempotency inbox
+export { sqliteInbox } from './inbox.ts';
+export type { SqliteInbox, SqliteInboxOptions } from './inbox.ts';
+
+// The schema
+export { SCHEMA_VERSION } from './schema.ts';
