@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { AnyEventDefinition, Catalog, EventsOf, TypesOf } from './catalog.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { compose } from './compose.ts';
@@ -192,6 +193,9 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
     for (const message of messages) metrics.increment('tidings_published_total', { type: message.topic });
   };
 
+  const publishFromHandler = (events: Event | readonly Event[]): Promise<void> =>
+    publish(events as EventsOf<E> | readonly EventsOf<E>[]);
+
   const settle = async (ctx: MiddlewareContext, outcome: Outcome | undefined): Promise<void> => {
     const { delivery } = ctx;
     if (outcome === undefined || outcome.kind === 'skipped' || outcome.kind === 'duplicate') {
@@ -293,6 +297,27 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
       },
     );
 
+    // Deliveries in flight, with when each was handed over: one loop renews the leases of those held
+    // for a third of the lease, so a fast handler costs no timer at all.
+    const inFlight = new Map<Delivery, number>();
+    // Aborted when a closing subscription's deadline passes: the signal handlers see (through timeout).
+    const deadline = new AbortController();
+    setMaxListeners(0, deadline.signal);
+    const renewEvery = Math.max(5, Math.floor(plan.leaseMs / 3));
+    void (async () => {
+      while (!closing.signal.aborted) {
+        try {
+          await clock.sleep(renewEvery, closing.signal);
+        } catch {
+          return;
+        }
+        const due = clock.now() - renewEvery;
+        for (const [delivery, since] of inFlight) {
+          if (since <= due) delivery.touch().catch(reportError);
+        }
+      }
+    })();
+
     const onDelivery = async (delivery: Delivery): Promise<void> => {
       const ctx: MiddlewareContext = {
         delivery,
@@ -300,17 +325,16 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
         group: sub.group,
         handlerName: plan.name,
         event: undefined,
-        signal: closing.signal,
+        signal: deadline.signal,
         closing: closing.signal,
         tries: 0,
         firstFailedAt: undefined,
         outcome: undefined,
         clock,
         metrics,
-        publish: (events) => publish(events as EventsOf<E> | readonly EventsOf<E>[]),
+        publish: publishFromHandler,
       };
-      const renewal = new AbortController();
-      keepLeased(delivery, plan.leaseMs, clock, renewal.signal);
+      inFlight.set(delivery, clock.now());
       try {
         if (delivery.attempt > plan.maxDeliveries) {
           const error = new TidingsError(
@@ -336,7 +360,7 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
         // Settling failed (the broker went away): the lease runs out and the message comes back.
         reportError(error);
       } finally {
-        renewal.abort();
+        inFlight.delete(delivery);
       }
     };
 
@@ -368,8 +392,11 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
       topics: plan.topics,
       close({ timeoutMs = 30_000 } = {}) {
         closedOnce ??= (async () => {
-          closing.abort(new TidingsError('TIDINGS_CLOSED', `Subscription ${sub.group} is closing.`));
+          const reason = new TidingsError('TIDINGS_CLOSED', `Subscription ${sub.group} is closing.`);
+          closing.abort(reason);
           await consumer.close({ timeoutMs });
+          // Past the deadline: tell handlers still running to stop; their deliveries were released.
+          deadline.abort(reason);
           subscriptions.delete(subscription);
         })();
         return closedOnce;
@@ -502,18 +529,4 @@ function planSubscription<E extends readonly AnyEventDefinition[]>(
     matches: filter,
     handlerFor: (type) => handlers[type] ?? (subscribed.has(type) ? fallback : undefined),
   };
-}
-
-// Renews the lease at a third of its length until the delivery settles, so a slow handler keeps it.
-function keepLeased(delivery: Delivery, leaseMs: number, clock: Clock, signal: AbortSignal): void {
-  void (async () => {
-    while (!signal.aborted) {
-      try {
-        await clock.sleep(Math.max(5, Math.floor(leaseMs / 3)), signal);
-        await delivery.touch();
-      } catch {
-        return;
-      }
-    }
-  })();
 }

@@ -4,11 +4,20 @@ export interface Clock {
   now(): number;
   /** Resolves after `ms` milliseconds of this clock's time, or rejects when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Calls `fn` after `ms` milliseconds unless the returned function cancels it first. Optional: where a
+   * clock lacks it, callers use `sleep`. It exists because it is far cheaper on hot paths.
+   */
+  timer?(ms: number, fn: () => void): () => void;
 }
 
 /** The wall clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  timer(ms, fn) {
+    const handle = setTimeout(fn, ms);
+    return () => clearTimeout(handle);
+  },
   sleep: (ms, signal) =>
     new Promise<void>((resolve, reject) => {
       if (signal?.aborted) {

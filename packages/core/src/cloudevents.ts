@@ -57,10 +57,24 @@ export function toCloudEvent(event: Event): CloudEventJson {
  * binding asks) and a JSON body.
  */
 export function toBinaryCloudEvent(event: Event): BinaryCloudEvent {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  for (const [name, value] of Object.entries(toCloudEvent(event))) {
-    if (name === 'data' || name === 'datacontenttype' || value === undefined) continue;
-    headers[`ce-${name}`] = encodeHeaderValue(String(value));
+  // Built field by field rather than through toCloudEvent: this runs for every published event.
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'ce-specversion': '1.0',
+    'ce-id': encodeHeaderValue(event.id),
+    'ce-type': encodeHeaderValue(event.type),
+    'ce-source': encodeHeaderValue(event.source),
+    'ce-time': encodeHeaderValue(event.time),
+    'ce-dataversion': String(event.version),
+    'ce-correlationid': encodeHeaderValue(event.correlationId),
+  };
+  if (event.subject !== undefined) headers['ce-subject'] = encodeHeaderValue(event.subject);
+  if (event.causationId !== undefined) headers['ce-causationid'] = encodeHeaderValue(event.causationId);
+  if (event.extensions !== undefined) {
+    for (const name in event.extensions) {
+      const value = event.extensions[name];
+      if (value !== undefined) headers[`ce-${name}`] = encodeHeaderValue(value);
+    }
   }
   return { headers, body: JSON.stringify(event.data) };
 }
@@ -169,19 +183,22 @@ function parseJson(text: string | Uint8Array, what: string): Record<string, unkn
   }
 }
 
-function* headerEntries(headers: HeadersInput): Iterable<[string, string]> {
+function headerEntries(headers: HeadersInput): [string, string][] {
+  const list: [string, string][] = [];
   if (typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function') {
-    const list: [string, string][] = [];
     (headers as Headers).forEach((value, name) => {
       list.push([name, value]);
     });
-    yield* list;
-    return;
+    return list;
   }
-  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+  const record = headers as Record<string, unknown>;
+  for (const name in record) {
+    if (!Object.hasOwn(record, name)) continue;
+    const value = record[name];
     if (value === undefined) continue;
-    yield [name, Array.isArray(value) ? value.join(',') : String(value)];
+    list.push([name, Array.isArray(value) ? value.join(',') : String(value)]);
   }
+  return list;
 }
 
 // The HTTP binding asks for percent-encoding of spaces, quotes, percent signs and anything outside

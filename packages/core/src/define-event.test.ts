@@ -190,3 +190,12 @@ describe('catalog.decode', () => {
     expect((error as Error).message).toMatch(/OrderPlaced is listed twice.*producers\.x names StrayHappened/);
   });
 });
+
+describe('event ids', () => {
+  test('are UUIDv7, unique, and sort in creation order', () => {
+    const ids = Array.from({ length: 5_000 }, () => OrderPlaced.create({ orderId: 'o', total: 1, currency: 'EUR' }).id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    for (const id of ids.slice(0, 10)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

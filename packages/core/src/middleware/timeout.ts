@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import { TidingsError } from '../errors.ts';
 import type { Middleware } from './types.ts';
 
@@ -15,25 +16,40 @@ export function timeout(ms: number): Middleware {
   return async function timeout(ctx, next) {
     const outer = ctx.signal;
     const handlerRun = new AbortController();
-    const timer = new AbortController();
     const onOuterAbort = (): void => handlerRun.abort(outer.reason);
     outer.addEventListener('abort', onOuterAbort, { once: true });
     ctx.signal = handlerRun.signal;
-    const expired = ctx.clock.sleep(ms, timer.signal).then(() => {
+    let expire: (error: TidingsError) => void = () => undefined;
+    const expired = new Promise<never>((_, reject) => {
+      expire = reject;
+    });
+    const fire = (): void => {
       const error = new TidingsError(
         'TIDINGS_TIMEOUT',
         `Handler ${ctx.handlerName} did not finish within ${ms} ms; it was aborted. Make it faster, or raise timeoutMs.`,
       );
       handlerRun.abort(error);
-      throw error;
-    });
+      expire(error);
+    };
+    const cancel = startTimer(ctx.clock, ms, fire);
     try {
       await Promise.race([next(), expired]);
     } finally {
-      timer.abort();
+      cancel();
       expired.catch(() => undefined);
       outer.removeEventListener('abort', onOuterAbort);
       ctx.signal = outer;
     }
   };
 }
+
+// The clock's cheap timer where it has one; otherwise a sleep that a controller cancels.
+function startTimer(clock: Clock, ms: number, fire: () => void): () => void {
+  if (clock.timer !== undefined) return clock.timer(ms, fire);
+  const controller = new AbortController();
+  clock.sleep(ms, controller.signal).then(fire, () => undefined);
+  return () => controller.abort(CANCELLED);
+}
+
+// A ready-made reason: aborting without one builds a DOMException, and its stack, each time.
+const CANCELLED = new TidingsError('TIDINGS_ABORTED', 'The timer was cancelled.');
