@@ -251,7 +251,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
       previousTries: entry.tries,
       ack: () =>
         promised(() => {
-          release(holder);
+          if (release(holder)) group.entries.delete(entry.seq);
         }),
       nack: (nackOptions: { delayMs?: number; tries?: number; failedAt?: number } = {}) =>
         promised(() => {

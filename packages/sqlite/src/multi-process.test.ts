@@ -116,8 +116,8 @@ describe('a consumer process killed mid-handler', () => {
   );
 });
 
-// The conformance suite's SIGKILL case, on real time and a file per channel; the other cases run on
-// the manual clock in transport.suite.test.ts.
+// The conformance suite on real time and a file per channel: the SIGKILL case, and the bus cases (quick,
+// and a check on a real file). The other transport cases run on the manual clock in transport.suite.test.ts.
 const crashCase = 'redelivers what a consumer killed with SIGKILL was handling';
 describeTransportSuite(
   { describe, test, beforeEach, afterEach },

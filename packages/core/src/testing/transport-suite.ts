@@ -142,8 +142,10 @@ export interface TransportSuiteOptions {
 const TEARDOWN_STEPS = 120;
 
 /**
- * Registers the transport conformance suite: one test per behaviour of the transport contract, chosen
- * by the transport's declared capabilities, each followed by the ledger check.
+ * Registers the transport conformance suite: one test per behaviour of the transport contract, then
+ * the bus's promises over the same transport, chosen by its declared capabilities; every test ends with
+ * the ledger check. A skipped case is registered with its reason in its name. The runner's `describe`
+ * must accept an async body (vitest and node:test do) unless `capabilities` is given.
  *
  * @example
  * import { describe, test } from 'vitest';

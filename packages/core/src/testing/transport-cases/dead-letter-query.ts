@@ -61,7 +61,8 @@ export const deadLetterQuery: TransportCase = {
 
     const pages: DeadLetterRecord[][] = [];
     let after: string | undefined;
-    for (;;) {
+    // Bounded: a storage that ignores `after` would otherwise page forever.
+    for (let turn = 0; turn < 5; turn += 1) {
       const page = await storage.list({ group, limit: 4, after });
       if (page.length === 0) break;
       pages.push([...page]);
