@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: true,
+        projectService: { allowDefaultProject: ['scripts/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

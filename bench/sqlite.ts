@@ -34,7 +34,12 @@ const LATENCY_RATE = 1_000;
 const makeEvents = (count: number, offset = 0): EventOf<typeof OrderPlaced>[] =>
   Array.from({ length: count }, (_, i) =>
     OrderPlaced.create(
-      { orderId: `o-${offset + i}`, customerId: `c-${(offset + i) % 97}`, total: (offset + i) % 500, currency: 'EUR' },
+      {
+        orderId: `o-${offset + i}`,
+        customerId: `c-${(offset + i) % 97}`,
+        total: (offset + i) % 500,
+        currency: 'EUR',
+      },
       { subject: `o-${offset + i}` },
     ),
   );
@@ -63,7 +68,12 @@ const rawRow = (event: Event) => ({
   id: event.id,
   type: event.type,
   subject: event.subject ?? null,
-  headers: JSON.stringify({ source: event.source, time: event.time, correlationId: event.correlationId, version: event.version }),
+  headers: JSON.stringify({
+    source: event.source,
+    time: event.time,
+    correlationId: event.correlationId,
+    version: event.version,
+  }),
   body: Buffer.from(JSON.stringify(event.data)),
 });
 
@@ -83,7 +93,9 @@ async function publishBatched(): Promise<[number, number]> {
 
   const theirs = scratch('raw-batch');
   const db = rawDatabase(theirs.file);
-  const insert = db.prepare('INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)',
+  );
   const insertMany = db.transaction((batch: Event[]) => {
     for (const event of batch) insert.run(rawRow(event));
   });
@@ -108,7 +120,9 @@ async function publishSingle(): Promise<[number, number]> {
 
   const theirs = scratch('raw-single');
   const db = rawDatabase(theirs.file);
-  const insert = db.prepare('INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)',
+  );
   const insertOne = db.transaction((event: Event) => insert.run(rawRow(event)));
   started = performance.now();
   for (const event of events) insertOne(event);
@@ -148,7 +162,9 @@ async function consume(): Promise<[number, number]> {
   // The peer claims a batch, "handles" it and deletes it (the ack), one transaction per batch.
   const theirs = scratch('raw-consume');
   const db = rawDatabase(theirs.file);
-  const insert = db.prepare('INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)',
+  );
   db.transaction(() => {
     for (const event of events) insert.run(rawRow(event));
   })();
@@ -216,7 +232,9 @@ async function latency(): Promise<{ tidings: [number, number]; raw: [number, num
   // The peer: commit the row, then read and delete it in a second transaction, as a consumer would.
   const theirs = scratch('raw-latency');
   const db = rawDatabase(theirs.file);
-  const insert = db.prepare('INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)');
+  const insert = db.prepare(
+    'INSERT INTO events (id, type, subject, headers, body) VALUES (@id, @type, @subject, @headers, @body)',
+  );
   const read = db.prepare('SELECT seq, headers, body FROM events ORDER BY seq LIMIT 1');
   const remove = db.prepare('DELETE FROM events WHERE seq = ?');
   const rawSamples: number[] = [];
@@ -233,7 +251,10 @@ async function latency(): Promise<{ tidings: [number, number]; raw: [number, num
   db.close();
   theirs.cleanUp();
   rawSamples.sort((a, b) => a - b);
-  return { tidings: [percentile(samples, 50), percentile(samples, 99)], raw: [percentile(rawSamples, 50), percentile(rawSamples, 99)] };
+  return {
+    tidings: [percentile(samples, 50), percentile(samples, 99)],
+    raw: [percentile(rawSamples, 50), percentile(rawSamples, 99)],
+  };
 }
 
 const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
@@ -246,12 +267,60 @@ export async function benchSqlite(): Promise<readonly SqliteCase[]> {
   const lat = await latency();
   const peer = 'better-sqlite3 (raw, WAL, synchronous=NORMAL)';
   const cases: SqliteCase[] = [
-    { name: `publish, batches of ${BATCH}`, unit: 'events/s', tidings: batchOurs, peer, peer_value: batchRaw, ratio: round(batchOurs / batchRaw), target: '≥ 0.5' },
-    { name: 'publish, one per transaction', unit: 'events/s', tidings: singleOurs, peer, peer_value: singleRaw, ratio: round(singleOurs / singleRaw), target: '≥ 0.8' },
-    { name: 'consume with ack', unit: 'events/s', tidings: consumeOurs, peer, peer_value: consumeRaw, ratio: round(consumeOurs / consumeRaw), target: '≥ 50 000 events/s' },
-    { name: 'publish→handler latency p50 at 1k/s', unit: 'ms', tidings: round(lat.tidings[0], 3), peer, peer_value: round(lat.raw[0], 3), ratio: round(lat.raw[0] / lat.tidings[0]) },
-    { name: 'publish→handler latency p99 at 1k/s', unit: 'ms', tidings: round(lat.tidings[1], 3), peer, peer_value: round(lat.raw[1], 3), ratio: round(lat.raw[1] / lat.tidings[1]), target: '≤ 5 ms' },
+    {
+      name: `publish, batches of ${BATCH}`,
+      unit: 'events/s',
+      tidings: batchOurs,
+      peer,
+      peer_value: batchRaw,
+      ratio: round(batchOurs / batchRaw),
+      target: '≥ 0.5',
+    },
+    {
+      name: 'publish, one per transaction',
+      unit: 'events/s',
+      tidings: singleOurs,
+      peer,
+      peer_value: singleRaw,
+      ratio: round(singleOurs / singleRaw),
+      target: '≥ 0.8',
+    },
+    {
+      name: 'consume with ack',
+      unit: 'events/s',
+      tidings: consumeOurs,
+      peer,
+      peer_value: consumeRaw,
+      ratio: round(consumeOurs / consumeRaw),
+      target: '≥ 50 000 events/s',
+    },
+    {
+      name: 'publish→handler latency p50 at 1k/s',
+      unit: 'ms',
+      tidings: round(lat.tidings[0], 3),
+      peer,
+      peer_value: round(lat.raw[0], 3),
+      ratio: round(lat.raw[0] / lat.tidings[0]),
+    },
+    {
+      name: 'publish→handler latency p99 at 1k/s',
+      unit: 'ms',
+      tidings: round(lat.tidings[1], 3),
+      peer,
+      peer_value: round(lat.raw[1], 3),
+      ratio: round(lat.raw[1] / lat.tidings[1]),
+      target: '≤ 5 ms',
+    },
   ];
-  console.table(cases.map(({ name, unit, tidings, peer_value, ratio, target }) => ({ case: name, unit, tidings, raw: peer_value, ratio, target: target ?? '' })));
+  console.table(
+    cases.map(({ name, unit, tidings, peer_value, ratio, target }) => ({
+      case: name,
+      unit,
+      tidings,
+      raw: peer_value,
+      ratio,
+      target: target ?? '',
+    })),
+  );
   return cases;
 }

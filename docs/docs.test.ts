@@ -14,11 +14,17 @@ const guides = readdirSync(here, { recursive: true, encoding: 'utf8' }).filter(
 
 describe.each(guides)('%s', (guide) => {
   const text = readFileSync(join(here, guide), 'utf8');
-  const examples = [...text.matchAll(marker)].map(([, path, code]) => ({ path: path ?? '', code: code ?? '' }));
+  const examples = [...text.matchAll(marker)].map(([, path, code]) => ({
+    path: path ?? '',
+    code: code ?? '',
+  }));
 
-  test.each(examples.map((example) => [example.path, example] as const))('example %s matches its file', (_path, example) => {
-    expect(example.code.trim()).toBe(readFileSync(join(here, example.path), 'utf8').trim());
-  });
+  test.each(examples.map((example) => [example.path, example] as const))(
+    'example %s matches its file',
+    (_path, example) => {
+      expect(example.code.trim()).toBe(readFileSync(join(here, example.path), 'utf8').trim());
+    },
+  );
 
   test.each(examples.map((example) => [example.path] as const))('example %s runs', async (path) => {
     await expect(import(join(here, path))).resolves.toBeDefined();

@@ -1,3 +1,4 @@
+/* global console */
 // Rewrites every `<!-- example: path -->` block in docs/**/*.md from the example file it names, so that
 // guides show exactly the code that the tests compile and run.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ for (const name of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
   if (!name.endsWith('.md')) continue;
   const file = join(root, name);
   const text = readFileSync(file, 'utf8');
-  const next = text.replace(marker, (_all, head, path) => {
+  const next = text.replace(marker, (_all, /** @type {string} */ head, /** @type {string} */ path) => {
     const code = readFileSync(join(dirname(file), path), 'utf8').trimEnd();
     return `${head}${code}\n\`\`\``;
   });

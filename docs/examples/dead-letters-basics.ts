@@ -3,7 +3,10 @@ import { createBus, createCatalog, defineEvent, memoryTransport, NonRetryableErr
 import { eventually } from '@tidings/core/testing';
 import { z } from 'zod';
 
-const OrderShipped = defineEvent({ type: 'OrderShipped', schema: z.object({ orderId: z.string(), postcode: z.string() }) });
+const OrderShipped = defineEvent({
+  type: 'OrderShipped',
+  schema: z.object({ orderId: z.string(), postcode: z.string() }),
+});
 const catalog = createCatalog({ events: [OrderShipped] });
 
 let carrierUp = false;
@@ -13,7 +16,8 @@ const bus = createBus({
   transport: memoryTransport(),
   // Fast retries for the example: two immediate tries, no delayed redelivery.
   retry: { immediate: 1, minDelayMs: 1, delays: [] },
-  onDeadLetter: (deadLetter) => console.log(`dead letter: ${deadLetter.type} in ${deadLetter.group}: ${deadLetter.error.message}`),
+  onDeadLetter: (deadLetter) =>
+    console.log(`dead letter: ${deadLetter.type} in ${deadLetter.group}: ${deadLetter.error.message}`),
 });
 
 await bus.subscribe({

@@ -1,7 +1,11 @@
 import { createCatalog, defineEvent, upcaster } from '@tidings/core';
 import { z } from 'zod';
 
-const Line = z.object({ sku: z.string(), quantity: z.number().int().positive(), price: z.number().nonnegative() });
+const Line = z.object({
+  sku: z.string(),
+  quantity: z.number().int().positive(),
+  price: z.number().nonnegative(),
+});
 
 // Version 1 of OrderPlaced had no prices per line and called the total `amount`; old producers still
 // send it, and the upcaster turns it into version 2 for every consumer.
@@ -82,7 +86,15 @@ export const OrderCancelled = defineEvent({
 /** The shop's events, who produces them and who reacts to them. */
 export const catalog = createCatalog({
   title: 'Shop events',
-  events: [OrderPlaced, InventoryReserved, InventoryReleased, PaymentCaptured, PaymentFailed, OrderShipped, OrderCancelled],
+  events: [
+    OrderPlaced,
+    InventoryReserved,
+    InventoryReleased,
+    PaymentCaptured,
+    PaymentFailed,
+    OrderShipped,
+    OrderCancelled,
+  ],
   producers: {
     orders: [OrderPlaced, OrderCancelled],
     inventory: [InventoryReserved, InventoryReleased],

@@ -15,11 +15,12 @@ export function formatChains(events: readonly Event[], title: (root: Event) => s
     const ids = new Set(chain.map((event) => event.id));
     const children = new Map<string | undefined, Event[]>();
     for (const event of chain) {
-      const parent = event.causationId !== undefined && ids.has(event.causationId) ? event.causationId : undefined;
+      const parent =
+        event.causationId !== undefined && ids.has(event.causationId) ? event.causationId : undefined;
       children.set(parent, [...(children.get(parent) ?? []), event]);
     }
     const roots = children.get(undefined) ?? [];
-    lines.push(`${title(roots[0] ?? chain[0] as Event)}  correlation ${short(correlationId)}`);
+    lines.push(`${title(roots[0] ?? (chain[0] as Event))}  correlation ${short(correlationId)}`);
     const walk = (event: Event, prefix: string, last: boolean, depth: number): void => {
       const branch = depth === 0 ? '' : last ? '└─ ' : '├─ ';
       const label = `${prefix}${branch}${event.type} v${event.version}`;

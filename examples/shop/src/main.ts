@@ -1,4 +1,11 @@
-import { createBus, createEmitter, createEvent, type Event, type Middleware, toTransportMessage } from '@tidings/core';
+import {
+  createBus,
+  createEmitter,
+  createEvent,
+  type Event,
+  type Middleware,
+  toTransportMessage,
+} from '@tidings/core';
 import { formatChains } from './chains.ts';
 import { catalog, OrderPlaced } from './catalog.ts';
 import { type Carrier, inventory, orders, payments, shipping } from './services.ts';
@@ -28,7 +35,9 @@ const bus = createBus({
   onDeadLetter: (deadLetter) => {
     const orderId = (deadLetter.event?.data as { orderId?: string } | undefined)?.orderId ?? '?';
     finish(orderId, 'dead-lettered');
-    console.log(`  ✗ ${deadLetter.group} gave up on ${deadLetter.type} for ${orderId} after ${deadLetter.attempts} tries: dead letter`);
+    console.log(
+      `  ✗ ${deadLetter.group} gave up on ${deadLetter.type} for ${orderId} after ${deadLetter.attempts} tries: dead letter`,
+    );
   },
 });
 
@@ -37,7 +46,9 @@ const reportFailures: Middleware = async (ctx, next) => {
   try {
     await next();
   } catch (error) {
-    console.log(`  ! shipping try ${ctx.tries} (delivery ${ctx.delivery.attempt}) failed: ${(error as Error).message}`);
+    console.log(
+      `  ! shipping try ${ctx.tries} (delivery ${ctx.delivery.attempt}) failed: ${(error as Error).message}`,
+    );
     throw error;
   }
 };
@@ -52,7 +63,11 @@ await bus.subscribe({ group: 'feed', patterns: ['*'], handler: (event) => void f
 // Resolves once every order reached an end state: shipped, cancelled or dead-lettered.
 function settled(orderIds: readonly string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => reject(new Error(`orders did not settle: ${orderIds.filter((id) => !finished.has(id)).join(', ')}`)), 15_000);
+    const deadline = setTimeout(
+      () =>
+        reject(new Error(`orders did not settle: ${orderIds.filter((id) => !finished.has(id)).join(', ')}`)),
+      15_000,
+    );
     const check = (): void => {
       if (!orderIds.every((id) => finished.has(id))) return;
       clearTimeout(deadline);
@@ -66,20 +81,43 @@ function settled(orderIds: readonly string[]): Promise<void> {
 
 const placed = [
   OrderPlaced.create(
-    { orderId: 'o-1001', customerId: 'c-1', lines: [{ sku: 'tea', quantity: 2, price: 4.5 }], total: 9, currency: 'EUR', region: 'city' },
+    {
+      orderId: 'o-1001',
+      customerId: 'c-1',
+      lines: [{ sku: 'tea', quantity: 2, price: 4.5 }],
+      total: 9,
+      currency: 'EUR',
+      region: 'city',
+    },
     { subject: 'o-1001' },
   ),
   OrderPlaced.create(
-    { orderId: 'o-1002', customerId: 'c-2', lines: [{ sku: 'bike', quantity: 1, price: 899 }], total: 899, currency: 'EUR', region: 'city' },
+    {
+      orderId: 'o-1002',
+      customerId: 'c-2',
+      lines: [{ sku: 'bike', quantity: 1, price: 899 }],
+      total: 899,
+      currency: 'EUR',
+      region: 'city',
+    },
     { subject: 'o-1002' },
   ),
   OrderPlaced.create(
-    { orderId: 'o-1003', customerId: 'c-3', lines: [{ sku: 'kayak', quantity: 1, price: 420 }], total: 420, currency: 'EUR', region: 'island' },
+    {
+      orderId: 'o-1003',
+      customerId: 'c-3',
+      lines: [{ sku: 'kayak', quantity: 1, price: 420 }],
+      total: 420,
+      currency: 'EUR',
+      region: 'island',
+    },
     { subject: 'o-1003' },
   ),
 ];
 
-console.log('Placing orders: tea to the city, a bike over the card limit, a kayak to the island, and one from the old till (v1)');
+console.log(
+  'Placing orders: tea to the city, a bike over the card limit, a kayak to the island, and one from the old till (v1)',
+);
 await bus.publish(placed);
 // The old point-of-sale still sends version 1 of OrderPlaced; consumers receive it upcast to version 2.
 const legacy = createEvent(
@@ -96,7 +134,9 @@ for (const [orderId, state] of [...finished].sort()) console.log(`  ${orderId}: 
 
 console.log('\nDead letters, grouped by fingerprint:');
 for (const group of await bus.deadLetters.groups()) {
-  console.log(`  ${group.fingerprint}  ${group.count}×  ${group.group}/${group.handler}  ${group.errorName}: ${group.errorMessage}`);
+  console.log(
+    `  ${group.fingerprint}  ${group.count}×  ${group.group}/${group.handler}  ${group.errorName}: ${group.errorMessage}`,
+  );
 }
 
 console.log('\nThe ferry runs again: replaying the dead letters of the shipping group…');
@@ -104,7 +144,9 @@ carrier.ferryRunning = true;
 finished.delete('o-1003');
 const { replayed } = await bus.deadLetters.replay({ group: 'shipping' });
 await settled(['o-1003']);
-console.log(`  replayed ${replayed}; o-1003: ${finished.get('o-1003')}; dead letters left: ${(await bus.deadLetters.list()).length}`);
+console.log(
+  `  replayed ${replayed}; o-1003: ${finished.get('o-1003')}; dead letters left: ${(await bus.deadLetters.list()).length}`,
+);
 
 console.log('\nEvent chains (type and version, event id, and the event that caused it):\n');
 const orderOf = (event: Event): string => (event.data as { orderId?: string }).orderId ?? '?';

@@ -14,10 +14,20 @@ type Events = (typeof catalog)['events'];
 /** Sets stock aside when an order is placed, and puts it back when its payment fails. */
 export const inventory: HandlerMap<Events> = {
   OrderPlaced: async (event, ctx) => {
-    await ctx.publish(InventoryReserved.create({ orderId: event.data.orderId, skus: event.data.lines.map((l) => l.sku) }, { subject: event.subject }));
+    await ctx.publish(
+      InventoryReserved.create(
+        { orderId: event.data.orderId, skus: event.data.lines.map((l) => l.sku) },
+        { subject: event.subject },
+      ),
+    );
   },
   PaymentFailed: async (event, ctx) => {
-    await ctx.publish(InventoryReleased.create({ orderId: event.data.orderId, reason: event.data.reason }, { subject: event.subject }));
+    await ctx.publish(
+      InventoryReleased.create(
+        { orderId: event.data.orderId, reason: event.data.reason },
+        { subject: event.subject },
+      ),
+    );
   },
 };
 
@@ -26,7 +36,8 @@ export const inventory: HandlerMap<Events> = {
 // and the retry middleware waits for the view to catch up (eventual consistency, not ordering).
 function seen<T>(view: Map<string, T>, orderId: string): T {
   const found = view.get(orderId);
-  if (found === undefined) throw new Error(`Order ${orderId} not seen yet; retrying until OrderPlaced arrives`);
+  if (found === undefined)
+    throw new Error(`Order ${orderId} not seen yet; retrying until OrderPlaced arrives`);
   return found;
 }
 
@@ -41,8 +52,14 @@ export function payments(limits: { cardLimit: number }): HandlerMap<Events> {
       const total = seen(totals, event.data.orderId);
       const outcome =
         total > limits.cardLimit
-          ? PaymentFailed.create({ orderId: event.data.orderId, reason: `card limit of ${limits.cardLimit} exceeded` }, { subject: event.subject })
-          : PaymentCaptured.create({ orderId: event.data.orderId, paymentId: `pay-${event.data.orderId}`, amount: total }, { subject: event.subject });
+          ? PaymentFailed.create(
+              { orderId: event.data.orderId, reason: `card limit of ${limits.cardLimit} exceeded` },
+              { subject: event.subject },
+            )
+          : PaymentCaptured.create(
+              { orderId: event.data.orderId, paymentId: `pay-${event.data.orderId}`, amount: total },
+              { subject: event.subject },
+            );
       await ctx.publish(outcome);
     },
   };
@@ -68,7 +85,10 @@ export function shipping(carrier: Carrier): HandlerMap<Events> {
         throw new Error(`Carrier refused order ${event.data.orderId}: no ferry service to the island today`);
       }
       await ctx.publish(
-        OrderShipped.create({ orderId: event.data.orderId, carrier: 'ParcelCo', trackingId: `PC-${event.data.orderId}` }, { subject: event.subject }),
+        OrderShipped.create(
+          { orderId: event.data.orderId, carrier: 'ParcelCo', trackingId: `PC-${event.data.orderId}` },
+          { subject: event.subject },
+        ),
       );
     },
   };
@@ -77,6 +97,11 @@ export function shipping(carrier: Carrier): HandlerMap<Events> {
 /** Cancels an order once its stock is released (the end of the compensation). */
 export const orders: HandlerMap<Events> = {
   InventoryReleased: async (event, ctx) => {
-    await ctx.publish(OrderCancelled.create({ orderId: event.data.orderId, reason: event.data.reason }, { subject: event.subject }));
+    await ctx.publish(
+      OrderCancelled.create(
+        { orderId: event.data.orderId, reason: event.data.reason },
+        { subject: event.subject },
+      ),
+    );
   },
 };

@@ -5,7 +5,11 @@ import { memoryTransport, type Transport } from '@tidings/core';
 import { sqliteTransport } from '@tidings/sqlite';
 
 /** The transport the shop runs on, chosen by TIDINGS_TRANSPORT (default: sqlite, embedded). */
-export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'): { transport: Transport; where: string; cleanUp: () => void } {
+export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'): {
+  transport: Transport;
+  where: string;
+  cleanUp: () => void;
+} {
   switch (kind) {
     case 'sqlite': {
       const file = process.env.TIDINGS_DB ?? join(tmpdir(), `tidings-shop-${process.pid}.db`);

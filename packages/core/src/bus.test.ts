@@ -227,7 +227,7 @@ describe('createBus', () => {
       group: 'big-orders',
       events: [OrderPlaced],
       filter: { data: { total: { numeric: { gte: 100 } } } },
-      handler: (event) => void handled.push((event.data as { orderId: string }).orderId),
+      handler: (event) => void handled.push(event.data.orderId),
     });
     await bus.publish([order('small', 5), order('big', 500)]);
     await eventually(

@@ -41,10 +41,18 @@ export function lintCatalog(
       });
     }
     if (hasProducers && entry.producers.length === 0) {
-      findings.push({ rule: 'no-producer', type: entry.type, message: `${entry.type} has no producer in the catalog` });
+      findings.push({
+        rule: 'no-producer',
+        type: entry.type,
+        message: `${entry.type} has no producer in the catalog`,
+      });
     }
     if (hasConsumers && entry.consumers.length === 0) {
-      findings.push({ rule: 'no-consumer', type: entry.type, message: `${entry.type} has no consumer in the catalog` });
+      findings.push({
+        rule: 'no-consumer',
+        type: entry.type,
+        message: `${entry.type} has no consumer in the catalog`,
+      });
     }
   }
   return findings;

@@ -2,9 +2,12 @@ import { fromCloudEvent } from './cloudevents.ts';
 import type { EventDefinition, EventOf } from './define-event.ts';
 import type { Event } from './envelope.ts';
 import { invalidOptions, TidingsError } from './errors.ts';
+import { describe } from './envelope.ts';
 import { lintCatalog, type CatalogFinding } from './catalog-lint.ts';
 
 /** Any event definition, whatever its type and data. */
+// `any` on purpose: a definition of any data must fit, whichever way TypeScript checks the variance.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyEventDefinition = EventDefinition<string, any, any>;
 
 /** The union of the events a list of definitions describes. */
@@ -72,7 +75,9 @@ export interface Catalog<E extends readonly AnyEventDefinition[] = readonly AnyE
  * });
  * const event = catalog.decode(requestBody); // typed union of OrderPlaced | PaymentFailed
  */
-export function createCatalog<const E extends readonly AnyEventDefinition[]>(options: CatalogOptions<E>): Catalog<E> {
+export function createCatalog<const E extends readonly AnyEventDefinition[]>(
+  options: CatalogOptions<E>,
+): Catalog<E> {
   const byType = new Map<string, AnyEventDefinition>();
   const problems: string[] = [];
   if (!Array.isArray(options?.events)) {
@@ -92,7 +97,9 @@ export function createCatalog<const E extends readonly AnyEventDefinition[]>(opt
     for (const [component, list] of Object.entries(options[kind] ?? {})) {
       for (const definition of list) {
         if (!byType.has(definition?.type)) {
-          problems.push(`${kind}.${component} names ${definition?.type ?? String(definition)}, which is not in events`);
+          problems.push(
+            `${kind}.${component} names ${definition?.type ?? describe(definition)}, which is not in events`,
+          );
           continue;
         }
         const names = result.get(definition.type) ?? [];
@@ -136,7 +143,8 @@ export function createCatalog<const E extends readonly AnyEventDefinition[]>(opt
         producers: producers.get(definition.type) ?? [],
         consumers: consumers.get(definition.type) ?? [],
       })),
-    lint: () => lintCatalog(catalog.entries(), options.producers !== undefined, options.consumers !== undefined),
+    lint: () =>
+      lintCatalog(catalog.entries(), options.producers !== undefined, options.consumers !== undefined),
   };
   return Object.freeze(catalog);
 }

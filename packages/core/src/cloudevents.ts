@@ -92,7 +92,7 @@ export function fromCloudEvent(input: unknown): Event {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw malformed(`expected a CloudEvent object, JSON text or { headers, body }, got ${describe(input)}`);
   }
-  if ('specversion' in input) return fromStructured(input as Record<string, unknown>);
+  if ('specversion' in input) return fromStructured(input);
   if ('headers' in input) {
     const { headers, body } = input as { headers: unknown; body?: unknown };
     return fromBinaryCloudEvent(headers as HeadersInput, body);
@@ -115,7 +115,8 @@ export function fromBinaryCloudEvent(headers: HeadersInput, body: unknown): Even
   }
   if (contentType !== undefined && /^application\/cloudevents\+json\b/i.test(contentType)) {
     // Structured mode over HTTP: the whole event is the body.
-    const structured = typeof body === 'string' || body instanceof Uint8Array ? parseJson(body, 'the body') : body;
+    const structured =
+      typeof body === 'string' || body instanceof Uint8Array ? parseJson(body, 'the body') : body;
     return fromStructured(structured as Record<string, unknown>);
   }
   if (contentType !== undefined && /^application\/cloudevents-batch\+json\b/i.test(contentType)) {
@@ -125,7 +126,8 @@ export function fromBinaryCloudEvent(headers: HeadersInput, body: unknown): Even
   if (body !== undefined && body !== null && body !== '') {
     const isJson = contentType === undefined || JSON_CONTENT.test(contentType);
     if (!isJson) throw malformed(`content-type "${contentType}" is not JSON; Tidings events carry JSON data`);
-    attributes.data = typeof body === 'string' || body instanceof Uint8Array ? parseJson(body, 'the body') : body;
+    attributes.data =
+      typeof body === 'string' || body instanceof Uint8Array ? parseJson(body, 'the body') : body;
   }
   return fromStructured(attributes);
 }
@@ -141,7 +143,8 @@ function fromStructured(ce: Record<string, unknown>): Event {
   if (contentType !== undefined && (typeof contentType !== 'string' || !JSON_CONTENT.test(contentType))) {
     throw malformed(`datacontenttype ${describe(contentType)} is not JSON; Tidings events carry JSON data`);
   }
-  if (ce.data_base64 !== undefined) throw malformed('data_base64 is not supported; Tidings events carry JSON data');
+  if (ce.data_base64 !== undefined)
+    throw malformed('data_base64 is not supported; Tidings events carry JSON data');
   const extensions: Record<string, string> = {};
   for (const [name, value] of Object.entries(ce)) {
     if (RESERVED_ATTRIBUTES.has(name) || value === undefined) continue;
@@ -196,7 +199,10 @@ function headerEntries(headers: HeadersInput): [string, string][] {
     if (!Object.hasOwn(record, name)) continue;
     const value = record[name];
     if (value === undefined) continue;
-    list.push([name, Array.isArray(value) ? value.join(',') : String(value)]);
+    list.push([
+      name,
+      Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : JSON.stringify(value),
+    ]);
   }
   return list;
 }

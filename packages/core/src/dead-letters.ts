@@ -50,8 +50,14 @@ export interface DeadLetters {
    * Publishes the message again to its original group only; the dead letter is removed only once the
    * republish is accepted.
    */
-  replay(target: string | DeadLetterFilter, options?: { onProgress?: (progress: BulkProgress) => void }): Promise<{ replayed: number }>;
-  discard(target: string | DeadLetterFilter, options?: { onProgress?: (progress: BulkProgress) => void }): Promise<{ discarded: number }>;
+  replay(
+    target: string | DeadLetterFilter,
+    options?: { onProgress?: (progress: BulkProgress) => void },
+  ): Promise<{ replayed: number }>;
+  discard(
+    target: string | DeadLetterFilter,
+    options?: { onProgress?: (progress: BulkProgress) => void },
+  ): Promise<{ discarded: number }>;
   /** Per group: how many dead letters, and the age of the oldest. */
   depth(): Promise<readonly { group: string; count: number; oldestAt: number; oldestAgeMs: number }[]>;
   /** Dead letters grouped by fingerprint, largest group first. */
@@ -69,12 +75,21 @@ const PAGE = 500;
  * for (const group of await deadLetters.groups()) console.log(group.count, group.errorMessage);
  * await deadLetters.replay({ fingerprint: 'a1b2c3d4e5f6' });
  */
-export function createDeadLetters(storage: DeadLetterStorage, options: { now?: () => number } = {}): DeadLetters {
+export function createDeadLetters(
+  storage: DeadLetterStorage,
+  options: { now?: () => number } = {},
+): DeadLetters {
   const now = options.now ?? Date.now;
 
   async function* matching(filter: DeadLetterFilter): AsyncGenerator<DeadLetter> {
     const since = filter.since instanceof Date ? filter.since.getTime() : filter.since;
-    const query: DeadLetterQuery = { group: filter.group, topic: filter.type, fingerprint: filter.fingerprint, since, limit: PAGE };
+    const query: DeadLetterQuery = {
+      group: filter.group,
+      topic: filter.type,
+      fingerprint: filter.fingerprint,
+      since,
+      limit: PAGE,
+    };
     let after: string | undefined;
     for (;;) {
       const page = await storage.list({ ...query, after });
@@ -86,7 +101,10 @@ export function createDeadLetters(storage: DeadLetterStorage, options: { now?: (
     }
   }
 
-  const collect = async (filter: DeadLetterFilter, limit = Number.POSITIVE_INFINITY): Promise<DeadLetter[]> => {
+  const collect = async (
+    filter: DeadLetterFilter,
+    limit = Number.POSITIVE_INFINITY,
+  ): Promise<DeadLetter[]> => {
     const found: DeadLetter[] = [];
     for await (const deadLetter of matching(filter)) {
       if (found.length >= limit) break;
@@ -126,7 +144,10 @@ export function createDeadLetters(storage: DeadLetterStorage, options: { now?: (
     },
     async depth() {
       const current = now();
-      return (await storage.depth()).map((row) => ({ ...row, oldestAgeMs: Math.max(0, current - row.oldestAt) }));
+      return (await storage.depth()).map((row) => ({
+        ...row,
+        oldestAgeMs: Math.max(0, current - row.oldestAt),
+      }));
     },
     async groups(filter = {}) {
       const groups = new Map<string, { group: FailureGroup; types: Set<string> }>();
@@ -196,7 +217,12 @@ export function failureFingerprint(errorName: string, message: string, handler: 
 }
 
 /** Turns anything thrown into the error facts a dead letter keeps. @internal */
-export function describeError(error: unknown): { name: string; message: string; stack?: string; code?: string } {
+export function describeError(error: unknown): {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+} {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return {

@@ -53,8 +53,16 @@ describe('defineEvent', () => {
   });
 
   test('upcasters chain from version 1 to the latest', () => {
-    expect(OrderPlaced.parse({ orderId: 'o-1', amount: 5 }, 1)).toEqual({ orderId: 'o-1', total: 5, currency: 'EUR' });
-    expect(OrderPlaced.parse({ orderId: 'o-1', total: 5 }, 2)).toEqual({ orderId: 'o-1', total: 5, currency: 'EUR' });
+    expect(OrderPlaced.parse({ orderId: 'o-1', amount: 5 }, 1)).toEqual({
+      orderId: 'o-1',
+      total: 5,
+      currency: 'EUR',
+    });
+    expect(OrderPlaced.parse({ orderId: 'o-1', total: 5 }, 2)).toEqual({
+      orderId: 'o-1',
+      total: 5,
+      currency: 'EUR',
+    });
     expect(OrderPlaced.versions).toEqual([1, 2, 3]);
   });
 
@@ -77,7 +85,12 @@ describe('defineEvent', () => {
       schema: z.object({ a: z.string() }),
       upcasters: { 2: upcaster(z.object({}), () => ({ a: 'x' })) },
     });
-    expect(isTidingsError(errorOf(() => Shipped.parse({}, 1)), 'TIDINGS_VERSION_UNSUPPORTED')).toBe(true);
+    expect(
+      isTidingsError(
+        errorOf(() => Shipped.parse({}, 1)),
+        'TIDINGS_VERSION_UNSUPPORTED',
+      ),
+    ).toBe(true);
     expect(Shipped.parse({}, 2)).toEqual({ a: 'x' });
   });
 
@@ -109,7 +122,10 @@ describe('defineEvent', () => {
   });
 
   test('JSON Schema is exported for every version that has one', () => {
-    expect(OrderPlaced.jsonSchema()).toMatchObject({ type: 'object', required: ['orderId', 'total', 'currency'] });
+    expect(OrderPlaced.jsonSchema()).toMatchObject({
+      type: 'object',
+      required: ['orderId', 'total', 'currency'],
+    });
     expect(OrderPlaced.jsonSchema(1)).toMatchObject({ properties: { amount: { type: 'number' } } });
     expect(OrderPlaced.jsonSchema(7)).toBeUndefined();
   });
@@ -122,14 +138,19 @@ describe('defineEvent', () => {
     });
     expect(second.correlationId).toBe(first.id);
     expect(second.causationId).toBe(first.id);
-    const third = runWithCause(second, () => OrderPlaced.create({ orderId: 'o-3', total: 1, currency: 'EUR' }));
+    const third = runWithCause(second, () =>
+      OrderPlaced.create({ orderId: 'o-3', total: 1, currency: 'EUR' }),
+    );
     expect(third.correlationId).toBe(first.id);
     expect(third.causationId).toBe(second.id);
   });
 });
 
 describe('catalog.decode', () => {
-  const PaymentFailed = defineEvent({ type: 'PaymentFailed', schema: z.object({ orderId: z.string(), reason: z.string() }) });
+  const PaymentFailed = defineEvent({
+    type: 'PaymentFailed',
+    schema: z.object({ orderId: z.string(), reason: z.string() }),
+  });
   const catalog = createCatalog({
     events: [OrderPlaced, PaymentFailed],
     producers: { orders: [OrderPlaced], payments: [PaymentFailed] },
@@ -137,7 +158,15 @@ describe('catalog.decode', () => {
   });
 
   const wire = (type: string, version: number, data: unknown): string =>
-    JSON.stringify({ specversion: '1.0', id: 'e-1', type, source: '/t', time: '2026-01-01T00:00:00Z', dataversion: version, data });
+    JSON.stringify({
+      specversion: '1.0',
+      id: 'e-1',
+      type,
+      source: '/t',
+      time: '2026-01-01T00:00:00Z',
+      dataversion: version,
+      data,
+    });
 
   test('decodes, validates and upcasts to the latest version', () => {
     const event = catalog.decode(wire('OrderPlaced', 1, { orderId: 'o-1', amount: 9 }));
@@ -164,7 +193,12 @@ describe('catalog.decode', () => {
   });
 
   test('a future version is refused', () => {
-    expect(isTidingsError(errorOf(() => catalog.decode(wire('PaymentFailed', 2, {}))), 'TIDINGS_VERSION_UNSUPPORTED')).toBe(true);
+    expect(
+      isTidingsError(
+        errorOf(() => catalog.decode(wire('PaymentFailed', 2, {}))),
+        'TIDINGS_VERSION_UNSUPPORTED',
+      ),
+    ).toBe(true);
   });
 
   test('producers and consumers are recorded', () => {
@@ -193,9 +227,13 @@ describe('catalog.decode', () => {
 
 describe('event ids', () => {
   test('are UUIDv7, unique, and sort in creation order', () => {
-    const ids = Array.from({ length: 5_000 }, () => OrderPlaced.create({ orderId: 'o', total: 1, currency: 'EUR' }).id);
+    const ids = Array.from(
+      { length: 5_000 },
+      () => OrderPlaced.create({ orderId: 'o', total: 1, currency: 'EUR' }).id,
+    );
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
-    for (const id of ids.slice(0, 10)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const id of ids.slice(0, 10))
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });

@@ -35,6 +35,8 @@ export interface DefineEventOptions<TType extends string, S extends StandardSche
   /** Any Standard Schema validator (zod, valibot, arktype, …) for the current version's data. */
   schema: S;
   /** Older versions, keyed by version number: each turns version n into n + 1. */
+  // Each upcaster has its own schema type; `any` lets a record hold them all, each still typed by upcaster().
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   upcasters?: Readonly<Record<number, Upcaster<any>>>;
   /** What the event means, for the catalog's documentation. */
   description?: string;
@@ -74,9 +76,10 @@ export interface EventDefinition<TType extends string = string, TData = unknown,
 }
 
 /** The event type produced by a definition: `EventOf<typeof OrderPlaced>`. */
-export type EventOf<D> = D extends EventDefinition<infer T, infer Data, any> ? Event<T, Data> : never;
+export type EventOf<D> =
+  D extends EventDefinition<infer T, infer Data, infer _Input> ? Event<T, Data> : never;
 /** The data type of a definition's current version. */
-export type DataOf<D> = D extends EventDefinition<string, infer Data, any> ? Data : never;
+export type DataOf<D> = D extends EventDefinition<string, infer Data, infer _Input> ? Data : never;
 
 const TYPE_NAME = /^([a-z][a-z0-9-]*\.)*[A-Z][A-Za-z0-9]*$/;
 
@@ -105,7 +108,8 @@ export function defineEvent<const TType extends string, S extends StandardSchema
       `type must be a PascalCase past-tense name such as "OrderPlaced" (optionally namespaced: "billing.InvoiceSent"); got ${JSON.stringify(type)}`,
     );
   }
-  if (!Number.isInteger(version) || version < 1) problems.push(`version must be an integer of 1 or more; got ${String(version)}`);
+  if (!Number.isInteger(version) || version < 1)
+    problems.push(`version must be an integer of 1 or more; got ${String(version)}`);
   if (!isStandardSchema(schema)) {
     problems.push('schema must be a Standard Schema validator (zod, valibot, arktype, …)');
   }
@@ -116,12 +120,13 @@ export function defineEvent<const TType extends string, S extends StandardSchema
     } else if (!isStandardSchema(value?.schema) || typeof value.upcast !== 'function') {
       problems.push(`upcaster ${key} needs { schema, upcast } (use upcaster(schema, fn))`);
     } else {
-      upcasters.set(from, value);
+      upcasters.set(from, value as Upcaster);
     }
   }
   const oldest = upcasters.size === 0 ? version : Math.min(...upcasters.keys());
   for (let v = oldest; v < version; v += 1) {
-    if (!upcasters.has(v)) problems.push(`upcaster for version ${v} is missing: the chain from ${oldest} to ${version} has a gap`);
+    if (!upcasters.has(v))
+      problems.push(`upcaster for version ${v} is missing: the chain from ${oldest} to ${version} has a gap`);
   }
   if (problems.length > 0) throw invalidOptions(`defineEvent(${JSON.stringify(type)})`, problems);
 
@@ -155,7 +160,7 @@ export function defineEvent<const TType extends string, S extends StandardSchema
       }
       value = step.upcast(validate(v, value, step.schema));
     }
-    return validate(version, value, schema) as Data;
+    return validate(version, value, schema);
   };
 
   const definition: EventDefinition<TType, Data, StandardSchemaV1.InferInput<S>> = {
@@ -163,7 +168,7 @@ export function defineEvent<const TType extends string, S extends StandardSchema
     version,
     versions,
     description,
-    schema: schema as StandardSchemaV1<StandardSchemaV1.InferInput<S>, Data>,
+    schema: schema,
     create(data, init) {
       const valid = validate(version, data, schema) as Data;
       const withSource = init?.source === undefined && source !== undefined ? { ...init, source } : init;
@@ -175,7 +180,10 @@ export function defineEvent<const TType extends string, S extends StandardSchema
     parse,
     upgrade(event) {
       if (event.type !== type) {
-        throw new TidingsError('TIDINGS_UNKNOWN_TYPE', `${type}.upgrade was given an event of type ${event.type}.`);
+        throw new TidingsError(
+          'TIDINGS_UNKNOWN_TYPE',
+          `${type}.upgrade was given an event of type ${event.type}.`,
+        );
       }
       const data = parse(event.data, event.version);
       if (event.version === version && data === event.data) return event as Event<TType, Data>;

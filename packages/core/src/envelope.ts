@@ -92,7 +92,11 @@ export function newEventId(): string {
   if (now > lastMs) {
     lastMs = now;
     // 31 random bits start each millisecond's counter, leaving room to count up without overflow.
-    sequence = ((random[6] ?? 0) << 23) | ((random[7] ?? 0) << 15) | ((random[8] ?? 0) << 7) | ((random[9] ?? 0) >>> 1);
+    sequence =
+      ((random[6] ?? 0) << 23) |
+      ((random[7] ?? 0) << 15) |
+      ((random[8] ?? 0) << 7) |
+      ((random[9] ?? 0) >>> 1);
   } else {
     sequence = (sequence + 1) | 0;
     if (sequence === 0) lastMs += 1;
@@ -117,7 +121,9 @@ export function envelopeProblems(event: Partial<Record<keyof Event, unknown>>): 
   text('subject', true);
   text('causationId', true);
   if (typeof event.time !== 'string' || !RFC3339.test(event.time) || Number.isNaN(Date.parse(event.time))) {
-    problems.push(`time must be an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z (got ${describe(event.time)})`);
+    problems.push(
+      `time must be an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z (got ${describe(event.time)})`,
+    );
   }
   if (typeof event.version !== 'number' || !Number.isInteger(event.version) || event.version < 1) {
     problems.push(`version must be an integer of 1 or more (got ${describe(event.version)})`);
@@ -131,7 +137,9 @@ export function envelopeProblems(event: Partial<Record<keyof Event, unknown>>): 
         if (!EXTENSION_NAME.test(name)) {
           problems.push(`extension "${name}" must be 1-20 lowercase letters or digits (CloudEvents naming)`);
         } else if (RESERVED_ATTRIBUTES.has(name)) {
-          problems.push(`extension "${name}" shadows a CloudEvents or Tidings attribute; choose another name`);
+          problems.push(
+            `extension "${name}" shadows a CloudEvents or Tidings attribute; choose another name`,
+          );
         } else if (typeof value !== 'string') {
           problems.push(`extension "${name}" must be a string (got ${describe(value)})`);
         }
@@ -159,7 +167,8 @@ function dataProblem(value: unknown, path: string, depth: number, problems: stri
       problems.push(`${path}.__proto__ is not allowed: it could pollute prototypes`);
       return true;
     }
-    if (dataProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, problems)) return true;
+    if (dataProblem((value as Record<string, unknown>)[key], `${path}.${key}`, depth + 1, problems))
+      return true;
   }
   return false;
 }
@@ -168,7 +177,8 @@ function dataProblem(value: unknown, path: string, depth: number, problems: stri
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…"` : JSON.stringify(value);
+  if (typeof value === 'string')
+    return value.length > 40 ? `"${value.slice(0, 40)}…"` : JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
@@ -196,7 +206,12 @@ export function createEvent<TType extends string, TData>(
 ): Event<TType, TData> {
   const id = init.id ?? newEventId();
   const cause = init.correlationId === undefined ? currentCause() : undefined;
-  const time = init.time === undefined ? new Date().toISOString() : init.time instanceof Date ? init.time.toISOString() : init.time;
+  const time =
+    init.time === undefined
+      ? new Date().toISOString()
+      : init.time instanceof Date
+        ? init.time.toISOString()
+        : init.time;
   const event: { -readonly [K in keyof Event<TType, TData>]: Event<TType, TData>[K] } = {
     id,
     type,
@@ -209,7 +224,8 @@ export function createEvent<TType extends string, TData>(
   if (init.subject !== undefined) event.subject = init.subject;
   const causationId = init.causationId ?? cause?.causationId;
   if (causationId !== undefined) event.causationId = causationId;
-  if (init.extensions !== undefined && Object.keys(init.extensions).length > 0) event.extensions = { ...init.extensions };
+  if (init.extensions !== undefined && Object.keys(init.extensions).length > 0)
+    event.extensions = { ...init.extensions };
   const problems = envelopeProblems(event);
   if (problems.length > 0) {
     throw new TidingsError('TIDINGS_MALFORMED', `Cannot create ${String(type)}: ${problems.join('; ')}.`, {

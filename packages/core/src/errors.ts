@@ -71,7 +71,12 @@ export class SchemaInvalidError extends TidingsError {
   readonly eventType: string;
   readonly eventVersion: number;
 
-  constructor(eventType: string, eventVersion: number, issues: readonly SchemaIssue[], options: TidingsErrorOptions = {}) {
+  constructor(
+    eventType: string,
+    eventVersion: number,
+    issues: readonly SchemaIssue[],
+    options: TidingsErrorOptions = {},
+  ) {
     const list = issues.map((issue) => `${issue.path || '(root)'}: ${issue.message}`).join('; ');
     super(
       'TIDINGS_SCHEMA_INVALID',

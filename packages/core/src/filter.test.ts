@@ -56,7 +56,10 @@ describe('content filters', () => {
 
   test('a bad filter lists every problem', () => {
     try {
-      compileFilter({ data: { total: { numeric: { above: 3 } } as never, x: { regex: 'a' } as never }, color: 'red' } as never);
+      compileFilter({
+        data: { total: { numeric: { above: 3 } } as never, x: { regex: 'a' } as never },
+        color: 'red',
+      } as never);
       throw new Error('expected a failure');
     } catch (error) {
       expect(isTidingsError(error, 'TIDINGS_INVALID_OPTIONS')).toBe(true);

@@ -9,7 +9,14 @@ export type FilterCondition =
   | FilterScalar
   | { readonly prefix: string }
   | { readonly anythingBut: FilterScalar | readonly FilterScalar[] }
-  | { readonly numeric: { readonly gt?: number; readonly gte?: number; readonly lt?: number; readonly lte?: number } }
+  | {
+      readonly numeric: {
+        readonly gt?: number;
+        readonly gte?: number;
+        readonly lt?: number;
+        readonly lte?: number;
+      };
+    }
   | { readonly exists: boolean };
 
 /** A field's filter: one condition, or a list of which any one must hold. */
@@ -42,7 +49,9 @@ export function filterProblems(filter: EventFilter): string[] {
       const keys = Object.keys(condition);
       const key = keys[0];
       if (keys.length !== 1 || !['prefix', 'anythingBut', 'numeric', 'exists'].includes(key ?? '')) {
-        problems.push(`filter.${path} has an unknown condition ${JSON.stringify(condition)}; use a value, prefix, anythingBut, numeric or exists`);
+        problems.push(
+          `filter.${path} has an unknown condition ${JSON.stringify(condition)}; use a value, prefix, anythingBut, numeric or exists`,
+        );
       } else if (key === 'prefix' && typeof (condition as { prefix: unknown }).prefix !== 'string') {
         problems.push(`filter.${path}.prefix must be a string`);
       } else if (key === 'exists' && typeof (condition as { exists: unknown }).exists !== 'boolean') {
@@ -50,19 +59,26 @@ export function filterProblems(filter: EventFilter): string[] {
       } else if (key === 'numeric') {
         const range = (condition as { numeric: Record<string, unknown> }).numeric;
         const bounds = Object.entries(range ?? {});
-        if (bounds.length === 0) problems.push(`filter.${path}.numeric needs at least one of gt, gte, lt, lte`);
+        if (bounds.length === 0)
+          problems.push(`filter.${path}.numeric needs at least one of gt, gte, lt, lte`);
         for (const [op, value] of bounds) {
-          if (!['gt', 'gte', 'lt', 'lte'].includes(op)) problems.push(`filter.${path}.numeric.${op} is not one of gt, gte, lt, lte`);
-          else if (typeof value !== 'number' || Number.isNaN(value)) problems.push(`filter.${path}.numeric.${op} must be a number`);
+          if (!['gt', 'gte', 'lt', 'lte'].includes(op))
+            problems.push(`filter.${path}.numeric.${op} is not one of gt, gte, lt, lte`);
+          else if (typeof value !== 'number' || Number.isNaN(value))
+            problems.push(`filter.${path}.numeric.${op} must be a number`);
         }
       }
     }
   };
-  if (typeof filter !== 'object' || filter === null) return ['filter must be an object such as { data: { total: { numeric: { gte: 100 } } } }'];
+  if (typeof filter !== 'object' || filter === null)
+    return ['filter must be an object such as { data: { total: { numeric: { gte: 100 } } } }'];
   for (const [name, field] of Object.entries(filter)) {
     if (name === 'data') {
-      if (typeof field !== 'object' || field === null || Array.isArray(field)) problems.push('filter.data must map data paths to conditions');
-      else for (const [path, condition] of Object.entries(field as Record<string, FieldFilter>)) checkField(`data.${path}`, condition);
+      if (typeof field !== 'object' || field === null || Array.isArray(field))
+        problems.push('filter.data must map data paths to conditions');
+      else
+        for (const [path, condition] of Object.entries(field as Record<string, FieldFilter>))
+          checkField(`data.${path}`, condition);
     } else if (name === 'type' || name === 'source' || name === 'subject') {
       checkField(name, field as FieldFilter);
     } else {
@@ -116,7 +132,12 @@ function matchesCondition(value: unknown, condition: FilterCondition): boolean {
   }
   if (typeof value !== 'number') return false;
   const { gt, gte, lt, lte } = condition.numeric;
-  return (gt === undefined || value > gt) && (gte === undefined || value >= gte) && (lt === undefined || value < lt) && (lte === undefined || value <= lte);
+  return (
+    (gt === undefined || value > gt) &&
+    (gte === undefined || value >= gte) &&
+    (lt === undefined || value < lt) &&
+    (lte === undefined || value <= lte)
+  );
 }
 
 /** True when `type` matches a wildcard pattern: `*` stands for any run of characters (`Order*`, `billing.*`). */

@@ -23,20 +23,21 @@ export function memoryInbox(): InboxStore & { readonly size: number } {
     get size() {
       return entries.size;
     },
-    async has(key, now) {
+    has(key, now) {
       const expiresAt = entries.get(key);
-      if (expiresAt === undefined) return false;
       lastNow = Math.max(lastNow, now);
-      if (expiresAt > now) return true;
+      if (expiresAt === undefined) return Promise.resolve(false);
+      if (expiresAt > now) return Promise.resolve(true);
       entries.delete(key);
-      return false;
+      return Promise.resolve(false);
     },
-    async add(key, expiresAt) {
+    add(key, expiresAt) {
       entries.set(key, expiresAt);
       // Amortised clean-up keeps a long-running process from growing without bound.
       if (entries.size % 1024 === 0) {
         for (const [stored, expiry] of entries) if (expiry <= lastNow) entries.delete(stored);
       }
+      return Promise.resolve();
     },
   };
 }

@@ -44,7 +44,10 @@ export const noopMetrics: Metrics = { increment() {}, observe() {}, adjust() {} 
  * metrics.value('tidings_handled_total', { group: 'billing', type: 'OrderPlaced', outcome: 'ack' });
  */
 export function createMetrics(): MemoryMetrics {
-  const series = new Map<string, { name: string; labels: Labels; kind: MetricSample['kind']; value: number; sum: number }>();
+  const series = new Map<
+    string,
+    { name: string; labels: Labels; kind: MetricSample['kind']; value: number; sum: number }
+  >();
   const entry = (name: string, labels: Labels, kind: MetricSample['kind']) => {
     const key = seriesKey(name, labels);
     let found = series.get(key);

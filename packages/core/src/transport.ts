@@ -39,7 +39,12 @@ export interface TransportCapabilities {
 /** Facts recorded when a delivery is dead-lettered. */
 export interface FailureRecord {
   readonly handler: string;
-  readonly error: { readonly name: string; readonly message: string; readonly stack?: string | undefined; readonly code?: string | undefined };
+  readonly error: {
+    readonly name: string;
+    readonly message: string;
+    readonly stack?: string | undefined;
+    readonly code?: string | undefined;
+  };
   /** How many times the handler ran, over every delivery of the message. */
   readonly attempts: number;
   /** When the message first failed, in ms since the epoch. */

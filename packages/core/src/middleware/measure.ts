@@ -25,7 +25,11 @@ export function measure(metrics: Metrics): Middleware {
     } finally {
       metrics.adjust('tidings_in_flight', group, -1);
       const type = ctx.event?.type ?? ctx.message.topic;
-      metrics.observe('tidings_handler_duration_seconds', { group: ctx.group, type }, (performance.now() - started) / 1000);
+      metrics.observe(
+        'tidings_handler_duration_seconds',
+        { group: ctx.group, type },
+        (performance.now() - started) / 1000,
+      );
       metrics.increment('tidings_handled_total', { group: ctx.group, type, outcome });
     }
   };

@@ -1,3 +1,4 @@
+import { describe } from '../envelope.ts';
 import { invalidOptions, isTidingsError } from '../errors.ts';
 import type { Middleware, Outcome } from './types.ts';
 
@@ -46,13 +47,16 @@ export function retryProblems(options: RetryOptions): string[] {
   const problems: string[] = [];
   const whole = (name: string, value: unknown): void => {
     if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 0)) {
-      problems.push(`${name} must be a whole number of 0 or more; got ${String(value)}`);
+      problems.push(`${name} must be a whole number of 0 or more; got ${describe(value)}`);
     }
   };
   whole('immediate', options.immediate);
   whole('minDelayMs', options.minDelayMs);
   whole('maxDelayMs', options.maxDelayMs);
-  if (options.delays !== undefined && (!Array.isArray(options.delays) || options.delays.some((d) => !Number.isFinite(d) || d < 0))) {
+  if (
+    options.delays !== undefined &&
+    (!Array.isArray(options.delays) || options.delays.some((d) => !Number.isFinite(d) || d < 0))
+  ) {
     problems.push('delays must be a list of millisecond waits of 0 or more, e.g. [30_000, 300_000]');
   }
   if (options.jitter !== undefined && !(options.jitter >= 0 && options.jitter < 1)) {

@@ -11,7 +11,10 @@ import type { Middleware } from './types.ts';
  */
 export function timeout(ms: number): Middleware {
   if (!Number.isFinite(ms) || ms <= 0) {
-    throw new TidingsError('TIDINGS_INVALID_OPTIONS', `timeout(ms) needs a positive number of milliseconds; got ${String(ms)}`);
+    throw new TidingsError(
+      'TIDINGS_INVALID_OPTIONS',
+      `timeout(ms) needs a positive number of milliseconds; got ${String(ms)}`,
+    );
   }
   return async function timeout(ctx, next) {
     const outer = ctx.signal;

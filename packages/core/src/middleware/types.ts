@@ -8,7 +8,11 @@ export type Outcome =
   | { readonly kind: 'skipped' }
   | { readonly kind: 'duplicate' }
   | { readonly kind: 'retry-later'; readonly delayMs: number; readonly error: unknown }
-  | { readonly kind: 'dead-letter'; readonly reason: 'exhausted' | 'non-retryable' | 'invalid' | 'crash-loop'; readonly error: unknown };
+  | {
+      readonly kind: 'dead-letter';
+      readonly reason: 'exhausted' | 'non-retryable' | 'invalid' | 'crash-loop';
+      readonly error: unknown;
+    };
 
 /** What every middleware sees of one delivery while it is handled. */
 export interface MiddlewareContext {
