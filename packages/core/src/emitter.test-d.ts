@@ -2,7 +2,8 @@ import { describe, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { createCatalog } from './catalog.ts';
 import { defineEvent } from './define-event.ts';
-import { createEmitter, type EmitResult, type Unsubscribe } from './emitter.ts';
+import { createEmitter } from './emitter.ts';
+import type { EmitResult, Unsubscribe } from './emitter-types.ts';
 import type { Event } from './envelope.ts';
 
 const OrderPlaced = defineEvent({

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { createCatalog } from './catalog.ts';
 import { defineEvent } from './define-event.ts';
-import { createEmitter, type ListenerErrorInfo } from './emitter.ts';
+import { createEmitter } from './emitter.ts';
+import type { ListenerErrorInfo } from './emitter-types.ts';
 import type { Event } from './envelope.ts';
 import { isTidingsError } from './errors.ts';
 

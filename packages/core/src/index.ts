@@ -83,7 +83,7 @@ export type {
   Listener,
   Unsubscribe,
   WildcardListener,
-} from './emitter.ts';
+} from './emitter-types.ts';
 
 // The bus
 export { createBus } from './bus.ts';
