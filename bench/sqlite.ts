@@ -25,9 +25,12 @@ const OrderPlaced = defineEvent({
 const catalog = createCatalog({ events: [OrderPlaced] });
 
 const BATCH = 1_000;
-const BATCHES = 20;
-const SINGLES = 3_000;
-const CONSUME = 20_000;
+const BATCHES = 100;
+const SINGLES = 5_000;
+const CONSUME = 50_000;
+// Each case runs once on a tenth of its events before the measured run, so that both sides are
+// measured with their code optimised, not while the JIT is still compiling it.
+const WARM_UP = 0.1;
 const LATENCY_EVENTS = 2_000;
 const LATENCY_RATE = 1_000;
 
@@ -79,14 +82,14 @@ const rawRow = (event: Event) => ({
 
 const perSecond = (count: number, ms: number): number => Math.round((count / ms) * 1000);
 
-async function publishBatched(): Promise<[number, number]> {
-  const events = makeEvents(BATCH * BATCHES);
+async function publishBatched(scale = 1): Promise<[number, number]> {
+  const events = makeEvents(BATCH * Math.max(1, Math.round(BATCHES * scale)));
   const ours = scratch('pub-batch');
   const bus = createBus({ catalog, transport: sqliteTransport({ file: ours.file }) });
   // One registered group, so that every publish also writes its delivery row, as in production.
   await (await bus.subscribe({ group: 'g', handlers: { OrderPlaced: () => undefined } })).close();
   let started = performance.now();
-  for (let b = 0; b < BATCHES; b += 1) await bus.publish(events.slice(b * BATCH, (b + 1) * BATCH));
+  for (let b = 0; b < events.length; b += BATCH) await bus.publish(events.slice(b, b + BATCH));
   const tidings = perSecond(events.length, performance.now() - started);
   await bus.close();
   ours.cleanUp();
@@ -100,15 +103,15 @@ async function publishBatched(): Promise<[number, number]> {
     for (const event of batch) insert.run(rawRow(event));
   });
   started = performance.now();
-  for (let b = 0; b < BATCHES; b += 1) insertMany(events.slice(b * BATCH, (b + 1) * BATCH));
+  for (let b = 0; b < events.length; b += BATCH) insertMany(events.slice(b, b + BATCH));
   const raw = perSecond(events.length, performance.now() - started);
   db.close();
   theirs.cleanUp();
   return [tidings, raw];
 }
 
-async function publishSingle(): Promise<[number, number]> {
-  const events = makeEvents(SINGLES);
+async function publishSingle(scale = 1): Promise<[number, number]> {
+  const events = makeEvents(Math.round(SINGLES * scale));
   const ours = scratch('pub-single');
   const bus = createBus({ catalog, transport: sqliteTransport({ file: ours.file }) });
   await (await bus.subscribe({ group: 'g', handlers: { OrderPlaced: () => undefined } })).close();
@@ -132,12 +135,13 @@ async function publishSingle(): Promise<[number, number]> {
   return [tidings, raw];
 }
 
-async function consume(): Promise<[number, number]> {
-  const events = makeEvents(CONSUME);
+async function consume(scale = 1): Promise<[number, number]> {
+  const total = Math.round(CONSUME * scale);
+  const events = makeEvents(total);
   const ours = scratch('consume');
   const bus = createBus({ catalog, transport: sqliteTransport({ file: ours.file }) });
   await (await bus.subscribe({ group: 'g', handlers: { OrderPlaced: () => undefined } })).close();
-  for (let b = 0; b < CONSUME; b += BATCH) await bus.publish(events.slice(b, b + BATCH));
+  for (let b = 0; b < total; b += BATCH) await bus.publish(events.slice(b, b + BATCH));
   let handled = 0;
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
@@ -150,12 +154,12 @@ async function consume(): Promise<[number, number]> {
     handlers: {
       OrderPlaced: () => {
         handled += 1;
-        if (handled === CONSUME) done();
+        if (handled === total) done();
       },
     },
   });
   await finished;
-  const tidings = perSecond(CONSUME, performance.now() - started);
+  const tidings = perSecond(total, performance.now() - started);
   await bus.close();
   ours.cleanUp();
 
@@ -261,8 +265,11 @@ const round = (value: number, digits = 2): number => Number(value.toFixed(digits
 
 /** Tidings on SQLite beside better-sqlite3 doing the same durable work, in one process run. */
 export async function benchSqlite(): Promise<readonly SqliteCase[]> {
+  await publishBatched(WARM_UP);
   const [batchOurs, batchRaw] = await publishBatched();
+  await publishSingle(WARM_UP);
   const [singleOurs, singleRaw] = await publishSingle();
+  await consume(WARM_UP);
   const [consumeOurs, consumeRaw] = await consume();
   const lat = await latency();
   const peer = 'better-sqlite3 (raw, WAL, synchronous=NORMAL)';

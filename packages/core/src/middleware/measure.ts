@@ -1,4 +1,4 @@
-import type { Metrics } from '../metrics.ts';
+import type { Labels, Metrics } from '../metrics.ts';
 import type { Middleware } from './types.ts';
 
 /**
@@ -11,8 +11,19 @@ import type { Middleware } from './types.ts';
  * createBus({ catalog, transport, metrics }); // measure(metrics) is on by default
  */
 export function measure(metrics: Metrics): Middleware {
+  // Label sets are few (groups × types × outcomes) and reused, so a delivery allocates none.
+  const labels = new Map<string, Labels>();
+  const labelsFor = (group: string, type: string, outcome?: string): Labels => {
+    const key = `${group}\u0000${type}\u0000${outcome ?? ''}`;
+    let found = labels.get(key);
+    if (found === undefined) {
+      found = outcome === undefined ? (type === '' ? { group } : { group, type }) : { group, type, outcome };
+      labels.set(key, found);
+    }
+    return found;
+  };
   return async function measure(ctx, next) {
-    const group = { group: ctx.group };
+    const group = labelsFor(ctx.group, '');
     metrics.adjust('tidings_in_flight', group, 1);
     const started = performance.now();
     let outcome = 'ack';
@@ -25,12 +36,8 @@ export function measure(metrics: Metrics): Middleware {
     } finally {
       metrics.adjust('tidings_in_flight', group, -1);
       const type = ctx.event?.type ?? ctx.message.topic;
-      metrics.observe(
-        'tidings_handler_duration_seconds',
-        { group: ctx.group, type },
-        (performance.now() - started) / 1000,
-      );
-      metrics.increment('tidings_handled_total', { group: ctx.group, type, outcome });
+      metrics.observe('tidings_handler_duration_seconds', labelsFor(ctx.group, type), (performance.now() - started) / 1000);
+      metrics.increment('tidings_handled_total', labelsFor(ctx.group, type, outcome));
     }
   };
 }

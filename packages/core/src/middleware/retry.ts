@@ -98,13 +98,18 @@ export function retry(options: RetryOptions = {}): Middleware {
         ctx.outcome = { kind: 'dead-letter', reason: 'non-retryable', error: failure };
         return;
       }
-      if (retries < immediate && !ctx.closing.aborted) {
+      if (retries < immediate) {
+        // A closing consumer gives the message back with its immediate retries unused, rather than
+        // hold it through a backoff or count it as exhausted.
+        if (ctx.closing.aborted) {
+          ctx.outcome = { kind: 'retry-later', delayMs: 0, error: failure };
+          return;
+        }
         const wait = spread(Math.min(maxDelayMs, minDelayMs * 2 ** retries));
         try {
           await ctx.clock.sleep(wait, ctx.closing);
           continue;
         } catch {
-          // The consumer is closing: give the message back now rather than hold it.
           ctx.outcome = { kind: 'retry-later', delayMs: 0, error: failure };
           return;
         }

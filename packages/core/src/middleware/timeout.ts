@@ -20,7 +20,8 @@ export function timeout(ms: number): Middleware {
     const outer = ctx.signal;
     const handlerRun = new AbortController();
     const onOuterAbort = (): void => handlerRun.abort(outer.reason);
-    outer.addEventListener('abort', onOuterAbort, { once: true });
+    if (outer.aborted) onOuterAbort();
+    else outer.addEventListener('abort', onOuterAbort, { once: true });
     ctx.signal = handlerRun.signal;
     let expire: (error: TidingsError) => void = () => undefined;
     const expired = new Promise<never>((_, reject) => {
