@@ -26,6 +26,8 @@ export interface MemoryTransportOptions {
 /** How long `close()` waits for deliveries in flight when the caller gives no timeout. */
 const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+// A ready-made reason: aborting without one builds a DOMException, with its stack, per delivery.
+const LEASE_ENDED = new Error('lease ended');
 
 interface Entry {
   readonly seq: number;
@@ -220,7 +222,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
     const { entry, consumer, group } = holder;
     if (entry.holder !== holder) return false;
     entry.holder = undefined;
-    holder.lease.abort();
+    holder.lease.abort(LEASE_ENDED);
     consumer.holders.delete(holder);
     if (consumer.holders.size === 0) consumer.onDrained?.();
     schedulePump(group);
@@ -279,7 +281,7 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
       touch: () =>
         promised(() => {
           if (entry.holder !== holder) return;
-          holder.lease.abort();
+          holder.lease.abort(LEASE_ENDED);
           holder.lease = new AbortController();
           startLease(holder);
         }),
