@@ -35,6 +35,40 @@ function deliverer(middleware: Middleware, clock: ManualClock = createManualCloc
 }
 
 describe('idempotent', () => {
+  it('makes a duplicate that arrives while the first run is in progress wait, then skip', async () => {
+    const { state, deliver } = deliverer(idempotent());
+    let release: () => void = () => undefined;
+    const slow = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const event = captured();
+    const first = deliver(event, { next: () => slow });
+    const second = deliver(event);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(state.handled).toBe(1);
+    release();
+    const [firstCtx, secondCtx] = await Promise.all([first, second]);
+    expect(state.handled).toBe(1);
+    expect(firstCtx.outcome).toBeUndefined();
+    expect(secondCtx.outcome).toEqual({ kind: 'duplicate' });
+  });
+
+  it('lets a waiting duplicate run when the first run failed', async () => {
+    const { state, deliver } = deliverer(idempotent());
+    let fail: (error: Error) => void = () => undefined;
+    const failing = new Promise<void>((_, reject) => {
+      fail = reject;
+    });
+    const event = captured();
+    const first = deliver(event, { next: () => failing });
+    const second = deliver(event);
+    await new Promise((resolve) => setImmediate(resolve));
+    fail(new Error('card declined'));
+    await expect(first).rejects.toThrow('card declined');
+    expect((await second).outcome).toBeUndefined();
+    expect(state.handled).toBe(2);
+  });
+
   it('runs the first delivery of an event and acks it (no outcome)', async () => {
     const { state, deliver } = deliverer(idempotent());
     const ctx = await deliver(captured());

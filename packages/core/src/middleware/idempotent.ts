@@ -17,7 +17,9 @@ const SEVEN_DAYS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * Runs the handler at most once per key and group: a redelivered or republished event whose key the
- * inbox already holds is acked without running the handler again.
+ * inbox already holds is acked without running the handler again. Duplicates handled at the same time
+ * in one process wait for each other; across processes, use a shared inbox and keep the handler's
+ * effects idempotent too, since two processes can still race between the check and the record.
  *
  * @example
  * await bus.subscribe({ group: 'billing', handlers, middleware: [idempotent({ store: sqliteInbox({ file: 'shop.db' }) })] });
@@ -33,15 +35,33 @@ export function idempotent(options: IdempotentOptions = {}): Middleware {
       `retentionMs must be a positive number of milliseconds; got ${String(retentionMs)}`,
     ]);
   }
+  // Keys being handled in this process: a duplicate that arrives meanwhile waits for the first run and
+  // then asks the inbox again, instead of running beside it.
+  const running = new Map<string, Promise<void>>();
   return async function idempotent(ctx, next) {
     const event = ctx.event;
     if (event === undefined) return next();
     const inboxKey = `${ctx.group}|${key(event)}`;
-    if (await store.has(inboxKey, ctx.clock.now())) {
-      ctx.outcome = { kind: 'duplicate' };
-      return;
+    for (let earlier = running.get(inboxKey); earlier !== undefined; earlier = running.get(inboxKey)) {
+      await earlier;
     }
-    await next();
-    if (ctx.outcome === undefined) await store.add(inboxKey, ctx.clock.now() + retentionMs);
+    let finished: () => void = () => undefined;
+    running.set(
+      inboxKey,
+      new Promise<void>((resolve) => {
+        finished = resolve;
+      }),
+    );
+    try {
+      if (await store.has(inboxKey, ctx.clock.now())) {
+        ctx.outcome = { kind: 'duplicate' };
+        return;
+      }
+      await next();
+      if (ctx.outcome === undefined) await store.add(inboxKey, ctx.clock.now() + retentionMs);
+    } finally {
+      running.delete(inboxKey);
+      finished();
+    }
   };
 }
