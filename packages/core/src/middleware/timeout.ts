@@ -16,34 +16,50 @@ export function timeout(ms: number): Middleware {
       `timeout(ms) needs a positive number of milliseconds; got ${String(ms)}`,
     );
   }
-  return async function timeout(ctx, next) {
+  // Written with plain promise callbacks rather than async/await and Promise.race: this wraps every
+  // handler run, and each extra promise costs on the hot path.
+  return function timeout(ctx, next) {
     const outer = ctx.signal;
     const handlerRun = new AbortController();
     const onOuterAbort = (): void => handlerRun.abort(outer.reason);
     if (outer.aborted) onOuterAbort();
     else outer.addEventListener('abort', onOuterAbort, { once: true });
     ctx.signal = handlerRun.signal;
-    let expire: (error: TidingsError) => void = () => undefined;
-    const expired = new Promise<never>((_, reject) => {
-      expire = reject;
-    });
-    const fire = (): void => {
-      const error = new TidingsError(
-        'TIDINGS_TIMEOUT',
-        `Handler ${ctx.handlerName} did not finish within ${ms} ms; it was aborted. Make it faster, or raise timeoutMs.`,
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const finish = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        cancel();
+        outer.removeEventListener('abort', onOuterAbort);
+        ctx.signal = outer;
+        return true;
+      };
+      const cancel = startTimer(ctx.clock, ms, () => {
+        const error = new TidingsError(
+          'TIDINGS_TIMEOUT',
+          `Handler ${ctx.handlerName} did not finish within ${ms} ms; it was aborted. Make it faster, or raise timeoutMs.`,
+        );
+        if (!finish()) return;
+        handlerRun.abort(error);
+        reject(error);
+      });
+      let run: Promise<void>;
+      try {
+        run = next();
+      } catch (error) {
+        if (finish()) reject(error);
+        return;
+      }
+      run.then(
+        () => {
+          if (finish()) resolve();
+        },
+        (error: unknown) => {
+          if (finish()) reject(error);
+        },
       );
-      handlerRun.abort(error);
-      expire(error);
-    };
-    const cancel = startTimer(ctx.clock, ms, fire);
-    try {
-      await Promise.race([next(), expired]);
-    } finally {
-      cancel();
-      expired.catch(() => undefined);
-      outer.removeEventListener('abort', onOuterAbort);
-      ctx.signal = outer;
-    }
+    });
   };
 }
 
