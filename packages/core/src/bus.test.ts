@@ -10,7 +10,7 @@ import { memoryTransport } from './memory-transport.ts';
 import { createMetrics } from './metrics.ts';
 import { idempotent } from './middleware/idempotent.ts';
 import { createManualClock } from './testing/manual-clock.ts';
-import { eventually } from './testing/transport-cases/harness.ts';
+import { eventually } from './testing/index.ts';
 import type { Transport } from './transport.ts';
 
 const OrderPlaced = defineEvent({

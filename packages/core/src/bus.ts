@@ -97,7 +97,11 @@ export interface BusOptions<E extends readonly AnyEventDefinition[]> {
   /** Middleware for every subscription, run inside the defaults, around the handler. */
   middleware?: readonly Middleware[];
   /** Called after each dead letter is stored. */
-  onDeadLetter?: (deadLetter: DeadLetter) => void | Promise<void>;
+  /**
+   * Called after each dead letter is stored, with everything but its storage id (find it with
+   * `deadLetters.list({ group, fingerprint })`).
+   */
+  onDeadLetter?: (deadLetter: Omit<DeadLetter, 'id'>) => void | Promise<void>;
   /** Called when a group's dead-letter depth reaches `threshold` (again after it fell below). */
   deadLetterAlert?: {
     threshold: number;
@@ -233,7 +237,6 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
       if (options.onDeadLetter !== undefined) {
         await options.onDeadLetter({
           ...record,
-          id: '',
           channel,
           group: ctx.group,
           message: ctx.message,
