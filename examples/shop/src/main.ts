@@ -150,7 +150,7 @@ console.log(
 
 console.log('\nEvent chains (type and version, event id, and the event that caused it):\n');
 const orderOf = (event: Event): string => (event.data as { orderId?: string }).orderId ?? '?';
-console.log(formatChains(seen, (root) => `Order ${orderOf(root)}`));
+console.log(formatChains(seen, (root) => `Order ${orderOf(root)}, placed through ${root.source}`));
 
 await bus.close();
 cleanUp();
