@@ -153,4 +153,4 @@ const orderOf = (event: Event): string => (event.data as { orderId?: string }).o
 console.log(formatChains(seen, (root) => `Order ${orderOf(root)}, placed through ${root.source}`));
 
 await bus.close();
-cleanUp();
+await cleanUp();

@@ -2,13 +2,17 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryTransport, type Transport } from '@tidings/core';
+import { postgresTransport } from '@tidings/postgres';
+import { redisTransport } from '@tidings/redis';
 import { sqliteTransport } from '@tidings/sqlite';
+import pg from 'pg';
+import { createClient } from 'redis';
 
 /** The transport the shop runs on, chosen by TIDINGS_TRANSPORT (default: sqlite, embedded). */
 export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'): {
   transport: Transport;
   where: string;
-  cleanUp: () => void;
+  cleanUp: () => Promise<void>;
 } {
   switch (kind) {
     case 'sqlite': {
@@ -19,12 +23,46 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
         where: file,
         cleanUp: () => {
           if (!keep) for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+          return Promise.resolve();
+        },
+      };
+    }
+    case 'postgres': {
+      const connectionString = process.env.TIDINGS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+      // A schema of its own per run, dropped at the end, so that runs never see each other's events.
+      const schema = `tidings_shop_${process.pid}`;
+      return {
+        transport: postgresTransport({ connectionString, schema }),
+        where: `${connectionString.replace(/\/\/[^@]*@/, '//')} schema ${schema}`,
+        cleanUp: async () => {
+          const client = new pg.Client({ connectionString });
+          await client.connect();
+          await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await client.end();
+        },
+      };
+    }
+    case 'redis': {
+      const url = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379';
+      // Keys of its own per run, deleted at the end.
+      const prefix = `tidings-shop-${process.pid}`;
+      return {
+        transport: redisTransport({ url, prefix }),
+        where: `${url} keys ${prefix}:*`,
+        cleanUp: async () => {
+          const client = createClient({ url });
+          await client.connect();
+          const keys: string[] = [];
+          for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 }))
+            keys.push(...batch);
+          if (keys.length > 0) await client.del(keys);
+          await client.quit();
         },
       };
     }
     case 'memory':
-      return { transport: memoryTransport(), where: 'this process', cleanUp: () => undefined };
+      return { transport: memoryTransport(), where: 'this process', cleanUp: () => Promise.resolve() };
     default:
-      throw new Error(`TIDINGS_TRANSPORT=${kind} is not known here; use sqlite or memory`);
+      throw new Error(`TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis or memory`);
   }
 }

@@ -1,0 +1,12 @@
+/**
+ * @module
+ * @tidings/postgres: the PostgreSQL transport (consumer groups, leases, delayed retries, per-subject
+ * order, dead letters, LISTEN/NOTIFY wake-ups) in a few tables of one schema.
+ */
+
+export { POSTGRES_CAPABILITIES, postgresTransport } from './transport.ts';
+export { POSTGRES_MAX_MESSAGE_BYTES } from './publish.ts';
+export type { PostgresTransport } from './transport.ts';
+export { POSTGRES_DEFAULTS } from './options.ts';
+export type { PostgresConnectionOptions, PostgresErrorContext, PostgresTransportOptions } from './options.ts';
+export { SCHEMA_VERSION } from './schema.ts';

@@ -1,0 +1,226 @@
+import pg from 'pg';
+import type { Pool } from 'pg';
+import { TidingsError } from '@tidings/core';
+import type { Transport, TransportCapabilities } from '@tidings/core';
+import { startConsumer } from './consumer.ts';
+import type { RunningConsumer } from './consumer.ts';
+import { createDeadLetters } from './dead-letters.ts';
+import { asUnavailable } from './errors.ts';
+import { checkConsumeOptions, resolveTransportOptions } from './options.ts';
+import type { PostgresTransportOptions } from './options.ts';
+import { checkPublish, createPublisher, POSTGRES_MAX_MESSAGE_BYTES } from './publish.ts';
+import { migrate, quote } from './schema.ts';
+
+/** What the postgres transport promises; see docs/transports/postgres.md. */
+export const POSTGRES_CAPABILITIES: TransportCapabilities = Object.freeze({
+  persistent: true,
+  consumerGroups: true,
+  ordering: 'per-subject',
+  delayedDelivery: true,
+  deliveryCounter: true,
+  leases: true,
+  duplicates: 'only-after-failure',
+  maxMessageBytes: POSTGRES_MAX_MESSAGE_BYTES,
+});
+
+/** The postgres transport: a {@link Transport}, plus the pool it works on. */
+export interface PostgresTransport extends Transport {
+  /** The pool, to share with the application's own queries. */
+  readonly pool: Pool;
+}
+
+const CLEANUP_EVERY_MS = 1000;
+const CLEANUP_BATCH = 1000;
+const LISTEN_RETRY_MS = 1000;
+
+/**
+ * The PostgreSQL transport: consumer groups, leases, delayed retries, per-subject order and dead
+ * letters in a few tables of one schema.
+ *
+ * A publish is one statement (the messages, one delivery row per subscribed group, and a NOTIFY sent
+ * at commit). Consumers claim delivery rows with `FOR UPDATE SKIP LOCKED` and a lease; they keep no
+ * offset, so a row committed late by a slow transaction is never skipped. LISTEN/NOTIFY wakes idle
+ * consumers at once; polling every `pollIntervalMs` is the fallback.
+ *
+ * @example
+ * const transport = postgresTransport({ connectionString: 'postgres://localhost/app' });
+ * const bus = createBus({ catalog, transport });
+ * // …
+ * await transport.close(); // drains consumers, then ends the pool it opened
+ */
+export function postgresTransport(options: PostgresTransportOptions): PostgresTransport {
+  const resolved = resolveTransportOptions(options);
+  const { clock } = resolved;
+  const owned = options.pool === undefined;
+  // A bounded connect wait: with the server down, a publish fails fast (TIDINGS_UNAVAILABLE).
+  const pool: Pool =
+    options.pool ??
+    new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000 });
+  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
+  const onPoolError = (error: unknown): void => resolved.onError(error, { where: 'listen' });
+  if (owned) pool.on('error', onPoolError);
+  const s = quote(resolved.schema);
+  const notifyChannel = `tidings.${resolved.schema}`;
+  // Migrated once; a failure (server down at start) is retried by the next publish or consume.
+  let migrated: Promise<void> | undefined;
+  const ready = (): Promise<void> => {
+    migrated ??= migrate(pool, resolved.schema).catch((error: unknown) => {
+      migrated = undefined;
+      throw error;
+    });
+    return migrated;
+  };
+  // Started now; until a publish or consume awaits it, a failure must not be an unhandled rejection.
+  ready().catch(() => undefined);
+
+  const consumers = new Set<RunningConsumer>();
+  let accepting = true;
+  let closed = false;
+  let closing: Promise<void> | undefined;
+  const isClosed = (): boolean => closed;
+
+  const wakeGroup = (group: string): void => {
+    for (const consumer of consumers) if (consumer.group === group) consumer.wake();
+  };
+  const wakeChannel = (channel: string): void => {
+    for (const consumer of consumers) if (consumer.channel === channel) consumer.wake();
+  };
+  const deadLetters = createDeadLetters({
+    pool,
+    schema: s,
+    notifyChannel,
+    clock,
+    closed: isClosed,
+    wake: wakeGroup,
+  });
+  const publishAll = createPublisher(pool, s, notifyChannel);
+
+  // LISTEN on one held client, started with the first consumer; reconnects after a drop.
+  let stopListening: (() => void) | undefined;
+  let listening: Promise<void> | undefined;
+  const listen = async (): Promise<void> => {
+    while (!closed && accepting) {
+      try {
+        const client = await pool.connect();
+        if (!accepting) {
+          client.release();
+          return;
+        }
+        const dropped = new Promise<void>((resolve) => {
+          client.on('error', (error) => {
+            resolved.onError(error, { where: 'listen' });
+            resolve();
+          });
+          client.on('end', () => resolve());
+          stopListening = resolve;
+        });
+        client.on('notification', (note) => {
+          if (note.payload !== undefined) wakeChannel(note.payload);
+        });
+        await client.query(`LISTEN ${quote(notifyChannel)}`);
+        // Something may have been published while we were not listening.
+        for (const consumer of consumers) consumer.wake();
+        await dropped;
+        stopListening = undefined;
+        // Destroyed, not returned: a LISTENing client must not serve other queries.
+        client.release(true);
+      } catch (error) {
+        if (closed || !accepting) return;
+        resolved.onError(error, { where: 'listen' });
+      }
+      if (!closed && accepting) await new Promise((resolve) => setTimeout(resolve, LISTEN_RETRY_MS));
+    }
+  };
+
+  let lastCleanup = Number.NEGATIVE_INFINITY;
+  let cleaning = false;
+  // Retention: messages every group has settled go after retentionMs, a bounded batch at a time.
+  const housekeeping = async (): Promise<void> => {
+    const now = clock.now();
+    if (closed || cleaning || now - lastCleanup < CLEANUP_EVERY_MS) return;
+    lastCleanup = now;
+    cleaning = true;
+    try {
+      await pool.query(
+        `DELETE FROM ${s}.messages WHERE seq IN (
+           SELECT m.seq FROM ${s}.messages m
+           WHERE m.published_at < $1 AND NOT EXISTS (SELECT 1 FROM ${s}.deliveries d WHERE d.seq = m.seq)
+           LIMIT $2)`,
+        [Math.floor(now - resolved.retentionMs), CLEANUP_BATCH],
+      );
+    } catch (error) {
+      resolved.onError(error, { where: 'cleanup' });
+    } finally {
+      cleaning = false;
+    }
+  };
+
+  const ensureOpen = (what: string, open: boolean): void => {
+    if (!open) {
+      throw new TidingsError(
+        'TIDINGS_CLOSED',
+        `Cannot ${what}: the postgres transport is closed. Create a new transport.`,
+      );
+    }
+  };
+
+  const transport: PostgresTransport = {
+    name: 'postgres',
+    capabilities: POSTGRES_CAPABILITIES,
+    deadLetters: deadLetters.storage,
+    pool,
+
+    async publish(channel, messages) {
+      ensureOpen('publish', !closed);
+      checkPublish(channel, messages);
+      if (messages.length === 0) return;
+      try {
+        await ready();
+        await publishAll(channel, messages, Math.floor(clock.now()));
+      } catch (error) {
+        throw asUnavailable(error, 'publish');
+      }
+      wakeChannel(channel);
+    },
+
+    async consume(consumeOptions, handler) {
+      ensureOpen('consume', accepting);
+      checkConsumeOptions(consumeOptions, handler);
+      await ready().catch((error: unknown) => {
+        throw asUnavailable(error, 'consume');
+      });
+      listening ??= listen();
+      const consumer = await startConsumer(
+        {
+          pool,
+          schema: s,
+          notifyChannel,
+          options: resolved,
+          deadLetters,
+          closed: isClosed,
+          wakeGroup,
+          housekeeping,
+          forget: (done) => consumers.delete(done),
+        },
+        consumeOptions,
+        handler,
+      );
+      consumers.add(consumer);
+      return consumer;
+    },
+
+    close() {
+      accepting = false;
+      closing ??= (async () => {
+        await Promise.all([...consumers].map((consumer) => consumer.close()));
+        closed = true;
+        stopListening?.();
+        await listening;
+        await migrated?.catch(() => undefined);
+        if (owned) await pool.end();
+      })();
+      return closing;
+    },
+  };
+  return transport;
+}

@@ -1,0 +1,408 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
+import { command, type RedisClient } from './client.ts';
+import type { DeadLetters } from './dead-letters.ts';
+import { fieldsToMessage, type Keys, messageToFields } from './mapping.ts';
+import type { RedisErrorContext, ResolvedTransportOptions } from './options.ts';
+import * as scripts from './scripts.ts';
+
+/** What a consumer borrows from its transport. @internal */
+export interface ConsumerContext {
+  readonly client: RedisClient;
+  readonly keys: Keys;
+  readonly options: ResolvedTransportOptions;
+  readonly deadLetters: DeadLetters;
+  readonly closed: () => boolean;
+  /** Called once the consumer has closed. */
+  readonly forget: (consumer: TransportConsumer) => void;
+}
+
+/** A stream entry as RESP2 gives it: its id and its flat field list (null for a deleted one). */
+type Entry = [string, string[] | null];
+
+/** One stream a consumer reads: the channel's topic stream, or the group's own retry stream. */
+interface Source {
+  readonly key: string;
+  readonly topic: string;
+  /** The group's private stream: entries are deleted once settled. */
+  readonly own: boolean;
+  /** Where the next XAUTOCLAIM scan continues. */
+  cursor: string;
+}
+
+interface Claimed {
+  readonly source: Source;
+  readonly entryId: string;
+  readonly messageId: string;
+  readonly token: string;
+  leaseUntil: number;
+  settled: boolean;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+/** Released entries look idle this long (ms), so the next XAUTOCLAIM of any member takes them. */
+const RELEASED_IDLE_MS = 1_000_000_000;
+const DELAYED_BATCH = 100;
+
+async function createGroup(client: RedisClient, key: string, group: string, from: string): Promise<void> {
+  try {
+    await command(client, ['XGROUP', 'CREATE', key, group, from, 'MKSTREAM']);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw error;
+  }
+}
+
+/**
+ * Starts one consumer: XREADGROUP (on a connection of its own, since it blocks) up to the free
+ * slots from the topic streams and the group's retry streams, and, every quarter lease, XAUTOCLAIMs
+ * entries left idle longer than the lease and moves due delayed retries into the retry streams.
+ *
+ * A group's topic stream group is created at `$` on its first consume: like every transport here,
+ * a group receives what is published after it first subscribed.
+ *
+ * @internal
+ */
+export async function startConsumer(
+  context: ConsumerContext,
+  consume: ConsumeOptions,
+  handler: DeliveryHandler,
+): Promise<TransportConsumer> {
+  const { client, keys, options } = context;
+  const { clock } = options;
+  const { channel, group, concurrency, leaseMs } = consume;
+  const topics = [...new Set(consume.topics)];
+  const consumerName = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const attemptsKey = keys.attempts(channel, group);
+
+  const sources: Source[] = [];
+  for (const topic of topics) {
+    const stream = keys.stream(channel, topic);
+    const retry = keys.retry(channel, topic, group);
+    await createGroup(client, stream, group, '$');
+    await createGroup(client, retry, group, '0');
+    sources.push(
+      { key: stream, topic, own: false, cursor: '0-0' },
+      { key: retry, topic, own: true, cursor: '0-0' },
+    );
+  }
+  const sourceByKey = new Map(sources.map((s) => [s.key, s]));
+  const blocking = client.duplicate();
+  blocking.on('error', (error: unknown) => report(error, 'read'));
+  await blocking.connect();
+
+  // Leases are checked every quarter lease (so one runs out at most a quarter late), delays every read.
+  const claimEveryMs = Math.max(10, Math.floor(leaseMs / 4));
+  const tickMs = Math.max(10, Math.min(options.blockMs, claimEveryMs));
+  const inFlight = new Set<Claimed>();
+  let stopping = false;
+  let lastClaim = Number.NEGATIVE_INFINITY;
+  let lastDelayed = Number.NEGATIVE_INFINITY;
+  let running = 0;
+  let drained: (() => void) | undefined;
+  let slotFreed: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
+
+  function report(error: unknown, where: RedisErrorContext['where'], messageId?: string): void {
+    try {
+      options.onError(error, { where, channel, group, messageId });
+    } catch {
+      // A throwing error reporter must not stop the loop either.
+    }
+  }
+
+  const freeSlot = (entry: Claimed): void => {
+    if (inFlight.delete(entry)) slotFreed?.();
+  };
+
+  const common = (entry: Claimed): string[] => [
+    group,
+    entry.entryId,
+    entry.messageId,
+    entry.token,
+    entry.source.own ? '1' : '0',
+  ];
+
+  const settle = async (entry: Claimed, write: () => Promise<unknown>): Promise<void> => {
+    if (entry.settled || context.closed()) return;
+    entry.settled = true;
+    freeSlot(entry);
+    await write();
+  };
+
+  const makeDelivery = (
+    source: Source,
+    entryId: string,
+    fields: string[],
+    token: string,
+    counted: { attempt: number; tries: number; firstFailedAt: number | undefined },
+  ): { delivery: Delivery; entry: Claimed } => {
+    const message = fieldsToMessage(fields, source.topic);
+    const entry: Claimed = {
+      source,
+      entryId,
+      messageId: message.id,
+      token,
+      leaseUntil: clock.now() + leaseMs,
+      settled: false,
+    };
+    const delivery: Delivery = {
+      message,
+      group,
+      attempt: counted.attempt,
+      firstFailedAt: counted.firstFailedAt,
+      previousTries: counted.tries,
+      ack: () => settle(entry, () => scripts.ack.run(client, [source.key, attemptsKey], common(entry))),
+      nack: (nackOptions = {}) => {
+        const now = clock.now();
+        const delay = nackOptions.delayMs;
+        const due = delay !== undefined && Number.isFinite(delay) && delay > 0 ? String(now + delay) : '';
+        const tries =
+          nackOptions.tries !== undefined && Number.isInteger(nackOptions.tries)
+            ? Math.max(0, nackOptions.tries)
+            : 1;
+        return settle(entry, () =>
+          scripts.nack.run(
+            client,
+            [
+              source.key,
+              attemptsKey,
+              keys.retry(channel, source.topic, group),
+              keys.delayed(channel, source.topic, group),
+            ],
+            [
+              ...common(entry),
+              String(tries),
+              String(nackOptions.failedAt ?? now),
+              due,
+              JSON.stringify(messageToFields(message)),
+              randomUUID(),
+            ],
+          ),
+        );
+      },
+      deadLetter: (failure) =>
+        settle(entry, () =>
+          context.deadLetters.move({
+            stream: source.key,
+            attempts: attemptsKey,
+            group,
+            channel,
+            entryId,
+            token,
+            ownStream: source.own,
+            message,
+            failure,
+          }),
+        ),
+      touch: async () => {
+        if (entry.settled || context.closed()) return;
+        const touched = await scripts.touch.run<number>(
+          client,
+          [source.key, attemptsKey],
+          [...common(entry), consumerName],
+        );
+        if (touched === 1) entry.leaseUntil = clock.now() + leaseMs;
+      },
+    };
+    return { delivery, entry };
+  };
+
+  const dispatch = (delivery: Delivery, entry: Claimed): void => {
+    inFlight.add(entry);
+    running += 1;
+    const run = async (): Promise<void> => {
+      try {
+        await handler(delivery);
+      } catch (error) {
+        // The bus settles deliveries itself; this is the last resort that keeps the loop alive.
+        report(error, 'handler', entry.messageId);
+        await delivery.nack().catch((nackError: unknown) => report(nackError, 'settle', entry.messageId));
+      }
+    };
+    void run().finally(() => {
+      running -= 1;
+      if (running === 0) drained?.();
+    });
+  };
+
+  /** Counts the attempts and takes the leases of entries now owned by this consumer, then hands them out. */
+  const handOut = async (found: { source: Source; entries: Entry[] }[]): Promise<void> => {
+    const live: { source: Source; id: string; fields: string[]; messageId: string }[] = [];
+    for (const { source, entries } of found) {
+      for (const [id, fields] of entries) {
+        if (fields === null) {
+          // A ghost: the entry was trimmed or deleted while pending. Nothing to deliver.
+          await command(client, ['XACK', source.key, group, id]);
+          continue;
+        }
+        live.push({ source, id, fields, messageId: fieldsToMessage(fields, source.topic).id });
+      }
+    }
+    if (live.length === 0) return;
+    const token = randomUUID();
+    const counted = await scripts.begin.run<(number | string)[]>(
+      client,
+      [attemptsKey],
+      [token, ...live.map((e) => e.messageId)],
+    );
+    live.forEach((e, i) => {
+      const firstFailed = String(counted[i * 3 + 2] ?? '');
+      const { delivery, entry } = makeDelivery(e.source, e.id, e.fields, token, {
+        attempt: Number(counted[i * 3]),
+        tries: Number(counted[i * 3 + 1] ?? 0),
+        firstFailedAt: firstFailed === '' ? undefined : Number(firstFailed),
+      });
+      dispatch(delivery, entry);
+    });
+  };
+
+  /** Moves due delayed retries into the retry streams, where any member of the group reads them. */
+  const moveDelayed = async (): Promise<void> => {
+    const now = clock.now();
+    for (const topic of topics) {
+      await scripts.moveDue.run(
+        client,
+        [keys.delayed(channel, topic, group), keys.retry(channel, topic, group)],
+        [String(now), String(DELAYED_BATCH)],
+      );
+    }
+  };
+
+  /** Takes over entries of the group left idle longer than the lease, by any member. */
+  const claimIdle = async (free: number): Promise<void> => {
+    let left = free;
+    for (const source of sources) {
+      if (left <= 0) break;
+      const reply = await command<[string, Entry[], string[]?]>(client, [
+        'XAUTOCLAIM',
+        source.key,
+        group,
+        consumerName,
+        String(leaseMs),
+        source.cursor,
+        'COUNT',
+        String(left),
+      ]);
+      source.cursor = reply[0];
+      for (const id of reply[2] ?? []) report(new Error(`pending entry ${id} was deleted`), 'claim');
+      left -= reply[1].length;
+      await handOut([{ source, entries: reply[1] }]);
+    }
+  };
+
+  const read = async (free: number, blockMs: number): Promise<void> => {
+    const reply = await command<[string, Entry[]][] | null>(blocking, [
+      'XREADGROUP',
+      'GROUP',
+      group,
+      consumerName,
+      'COUNT',
+      String(free),
+      'BLOCK',
+      String(blockMs),
+      'STREAMS',
+      ...sources.map((s) => s.key),
+      ...sources.map(() => '>'),
+    ]);
+    if (reply === null) return;
+    const found: { source: Source; entries: Entry[] }[] = [];
+    for (const [key, entries] of reply) {
+      const source = sourceByKey.get(key);
+      if (source !== undefined) found.push({ source, entries });
+    }
+    await handOut(found);
+  };
+
+  const expireLeases = (now: number): number => {
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of inFlight) {
+      if (entry.leaseUntil <= now) freeSlot(entry);
+      else next = Math.min(next, entry.leaseUntil);
+    }
+    return next;
+  };
+
+  const waitForSlot = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(1, ms));
+      function done(): void {
+        clearTimeout(timer);
+        slotFreed = undefined;
+        resolve();
+      }
+      slotFreed = done;
+    });
+
+  const loop = async (): Promise<void> => {
+    while (!stopping) {
+      try {
+        const now = clock.now();
+        const nextExpiry = expireLeases(now);
+        const free = concurrency - inFlight.size;
+        if (free <= 0) {
+          await waitForSlot(Math.min(tickMs, Number.isFinite(nextExpiry) ? nextExpiry - now : tickMs));
+          // Let the other deliveries settling in this turn free their slots too, so that one read
+          // refills them all instead of one read per slot.
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        if (now - lastDelayed >= tickMs) {
+          lastDelayed = now;
+          await moveDelayed();
+        }
+        if (now - lastClaim >= claimEveryMs) {
+          lastClaim = now;
+          await claimIdle(free);
+          continue;
+        }
+        await read(free, tickMs);
+      } catch (error) {
+        if (stopping) break;
+        report(error, 'read');
+        await new Promise((resolve) => setTimeout(resolve, tickMs));
+      }
+    }
+  };
+  const looping = loop();
+
+  const close = async (closeOptions: { timeoutMs?: number } = {}): Promise<void> => {
+    stopping = true;
+    const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    const done = new Promise<void>((resolve) => {
+      drained = resolve;
+    });
+    slotFreed?.();
+    await looping;
+    if (running > 0) await Promise.race([done, deadline]);
+    clearTimeout(timer);
+    const unsettled = [...inFlight];
+    inFlight.clear();
+    for (const entry of unsettled) entry.settled = true;
+    if (!context.closed()) {
+      for (const entry of unsettled) {
+        await scripts.release
+          .run(
+            client,
+            [entry.source.key, attemptsKey],
+            [...common(entry), consumerName, String(RELEASED_IDLE_MS)],
+          )
+          .catch((error: unknown) => report(error, 'release', entry.messageId));
+      }
+    }
+    blocking.destroy();
+    context.forget(consumer);
+  };
+
+  const consumer: TransportConsumer = {
+    close: (closeOptions) => {
+      closing ??= close(closeOptions);
+      return closing;
+    },
+  };
+  return consumer;
+}

@@ -1,0 +1,84 @@
+import type { TransportMessage } from '@tidings/core';
+
+/**
+ * How a message maps onto stream entry fields. The body travels as a latin1 string (one char per
+ * byte): node-redis sends strings as UTF-8 and decodes them back the same way, so the bytes survive
+ * exactly, without base64's third more. Reading is total: a hand-made entry still becomes a message,
+ * so that the bus (not the transport) decides it is invalid and dead-letters it.
+ */
+
+/** The fields of an entry, in order, as XADD takes them. @internal */
+export function messageToFields(message: TransportMessage): string[] {
+  const fields = [
+    'id',
+    message.id,
+    'topic',
+    message.topic,
+    'headers',
+    JSON.stringify(message.headers),
+    'body',
+    Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength).toString('latin1'),
+  ];
+  if (message.key !== undefined) fields.push('key', message.key);
+  return fields;
+}
+
+function decodeHeaders(value: string | undefined): Record<string, string> {
+  if (value === undefined) return {};
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    const headers: Record<string, string> = {};
+    for (const [name, header] of Object.entries(parsed))
+      if (typeof header === 'string') headers[name] = header;
+    return headers;
+  } catch {
+    return {};
+  }
+}
+
+/** Builds the message a flat RESP2 field list holds. @internal */
+export function fieldsToMessage(fields: readonly string[], fallbackTopic: string): TransportMessage {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const body = map.get('body');
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+    id: map.get('id') ?? '',
+    topic: map.get('topic') ?? fallbackTopic,
+    headers: decodeHeaders(map.get('headers')),
+    body: body === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(body, 'latin1')),
+  };
+  const key = map.get('key');
+  if (key !== undefined) message.key = key;
+  return message;
+}
+
+/** Every key the transport uses, under one prefix. @internal */
+export interface Keys {
+  /** The stream every group of the channel reads a topic from. */
+  stream(channel: string, topic: string): string;
+  /** A group's private stream of redeliveries (nacks, due delays, replays) of one topic. */
+  retry(channel: string, topic: string, group: string): string;
+  /** A group's delayed retries of one topic: a sorted set scored by due time. */
+  delayed(channel: string, topic: string, group: string): string;
+  /** Per group and channel: attempt, tries, first failure and lease token of each message in flight. */
+  attempts(channel: string, group: string): string;
+  readonly deadLetters: string;
+  readonly deadLetterIndex: string;
+  deadLetterGroup(group: string): string;
+  readonly deadLetterGroups: string;
+}
+
+/** @internal */
+export function keysFor(prefix: string): Keys {
+  return {
+    stream: (channel, topic) => `${prefix}:s:${channel}:${topic}`,
+    retry: (channel, topic, group) => `${prefix}:r:${channel}:${topic}:${group}`,
+    delayed: (channel, topic, group) => `${prefix}:d:${channel}:${topic}:${group}`,
+    attempts: (channel, group) => `${prefix}:a:${channel}:${group}`,
+    deadLetters: `${prefix}:dl`,
+    deadLetterIndex: `${prefix}:dl:index`,
+    deadLetterGroup: (group) => `${prefix}:dl:group:${group}`,
+    deadLetterGroups: `${prefix}:dl:groups`,
+  };
+}

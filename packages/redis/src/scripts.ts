@@ -1,0 +1,101 @@
+import { script } from './client.ts';
+
+/**
+ * The Lua scripts that make each settle atomic. Every settle first checks the lease token the
+ * delivery was handed out with (kept in the group's attempts hash, field `<id>:l`): a delivery whose
+ * lease went to another consumer (XAUTOCLAIM) finds a new token there and changes nothing.
+ *
+ * Common layout: KEYS[1] stream, KEYS[2] attempts hash; ARGV[1] group, ARGV[2] entry id,
+ * ARGV[3] message id, ARGV[4] lease token, ARGV[5] '1' to XDEL the entry (a group's private stream).
+ */
+const GUARD = `
+if redis.call('HGET', KEYS[2], ARGV[3] .. ':l') ~= ARGV[4] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[5] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
+`;
+const FORGET = `redis.call('HDEL', KEYS[2], ARGV[3] .. ':a', ARGV[3] .. ':t', ARGV[3] .. ':f', ARGV[3] .. ':l')`;
+
+/** Counts an attempt and takes the lease, before the handler runs. KEYS[1] attempts; ARGV token, ids… */
+export const begin = script(`
+local out = {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  local a = redis.call('HINCRBY', KEYS[1], id .. ':a', 1)
+  redis.call('HSET', KEYS[1], id .. ':l', ARGV[1])
+  local t = redis.call('HGET', KEYS[1], id .. ':t') or '0'
+  local f = redis.call('HGET', KEYS[1], id .. ':f') or ''
+  out[#out + 1] = a
+  out[#out + 1] = t
+  out[#out + 1] = f
+end
+return out
+`);
+
+/** Acks. */
+export const ack = script(`${GUARD}${FORGET}
+return 1`);
+
+/**
+ * Nacks: acks the entry and copies the message into the group's retry stream (KEYS[3]) now, or into
+ * its delayed set (KEYS[4]) scored by ARGV[8] when that is not empty. ARGV[6] tries, ARGV[7] failedAt,
+ * ARGV[9] the fields as a JSON array, ARGV[10] a unique member suffix.
+ */
+export const nack = script(`${GUARD}
+redis.call('HINCRBY', KEYS[2], ARGV[3] .. ':t', ARGV[6])
+redis.call('HSETNX', KEYS[2], ARGV[3] .. ':f', ARGV[7])
+redis.call('HDEL', KEYS[2], ARGV[3] .. ':l')
+if ARGV[8] == '' then
+  redis.call('XADD', KEYS[3], '*', unpack(cjson.decode(ARGV[9])))
+else
+  redis.call('ZADD', KEYS[4], ARGV[8], ARGV[10] .. ARGV[9])
+end
+return 1`);
+
+/** Moves due delayed retries (KEYS[1]) into the retry stream (KEYS[2]); ARGV[1] now, ARGV[2] limit. */
+export const moveDue = script(`
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(due) do
+  local json = string.sub(member, 37)
+  redis.call('XADD', KEYS[2], '*', unpack(cjson.decode(json)))
+  redis.call('ZREM', KEYS[1], member)
+end
+return #due`);
+
+/** Extends the lease: XCLAIM JUSTID to the same consumer resets the idle time. ARGV[6] consumer. */
+export const touch = script(`
+if redis.call('HGET', KEYS[2], ARGV[3] .. ':l') ~= ARGV[4] then return 0 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[6], 0, ARGV[2], 'JUSTID')
+return 1`);
+
+/** Gives an unsettled entry back to the group: idle for long, so the next XAUTOCLAIM takes it. */
+export const release = script(`
+if redis.call('HGET', KEYS[2], ARGV[3] .. ':l') ~= ARGV[4] then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[3] .. ':l')
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[6], 0, ARGV[2], 'IDLE', ARGV[7], 'JUSTID')
+return 1`);
+
+/**
+ * Dead-letters: acks and stores the record. KEYS[3] records hash, KEYS[4] index, KEYS[5] group
+ * index, KEYS[6] group set; ARGV[6] dead letter id, ARGV[7] record JSON, ARGV[8] time, ARGV[9] group.
+ */
+export const deadLetter = script(`${GUARD}${FORGET}
+redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+redis.call('ZADD', KEYS[4], ARGV[8], ARGV[6])
+redis.call('ZADD', KEYS[5], ARGV[8], ARGV[6])
+redis.call('SADD', KEYS[6], ARGV[9])
+return 1`);
+
+/**
+ * Replays a dead letter to its group only: into the group's retry stream (KEYS[5]; the group is
+ * created there if missing), with its attempts forgotten (KEYS[6]). KEYS[1..3] records, index, group
+ * index; ARGV[1] id, ARGV[2] group, ARGV[3] fields JSON, ARGV[4] message id.
+ */
+export const replay = script(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.pcall('XGROUP', 'CREATE', KEYS[4], ARGV[2], '0', 'MKSTREAM')
+redis.call('XADD', KEYS[4], '*', unpack(cjson.decode(ARGV[3])))
+redis.call('HDEL', KEYS[5], ARGV[4] .. ':a', ARGV[4] .. ':t', ARGV[4] .. ':f', ARGV[4] .. ':l')
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`);
