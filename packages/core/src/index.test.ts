@@ -13,6 +13,7 @@ it('exports exactly the hand-picked public API', () => {
     'TidingsError',
     'catalogToAsyncApi',
     'catalogToMarkdown',
+    'checkPublish',
     'compileFilter',
     'correlation',
     'createBus',

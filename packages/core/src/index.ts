@@ -50,6 +50,7 @@ export { catalogToAsyncApi, catalogToMarkdown } from './catalog-docs.ts';
 export type { AsyncApiOptions } from './catalog-docs.ts';
 
 // The transport contract
+export { checkPublish } from './transport-checks.ts';
 export { fromTransportMessage, toTransportMessage } from './message.ts';
 export type {
   ConsumeOptions,

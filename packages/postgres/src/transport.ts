@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
-import { TidingsError } from '@tidings/core';
+import { checkPublish, TidingsError } from '@tidings/core';
 import type { Transport, TransportCapabilities } from '@tidings/core';
 import { startConsumer } from './consumer.ts';
 import type { RunningConsumer } from './consumer.ts';
@@ -8,7 +8,7 @@ import { createDeadLetters } from './dead-letters.ts';
 import { asUnavailable } from './errors.ts';
 import { checkConsumeOptions, resolveTransportOptions } from './options.ts';
 import type { PostgresTransportOptions } from './options.ts';
-import { checkPublish, createPublisher, POSTGRES_MAX_MESSAGE_BYTES } from './publish.ts';
+import { createPublisher, POSTGRES_MAX_MESSAGE_BYTES } from './publish.ts';
 import { migrate, quote } from './schema.ts';
 
 /** What the postgres transport promises; see docs/transports/postgres.md. */
@@ -172,7 +172,7 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
 
     async publish(channel, messages) {
       ensureOpen('publish', !closed);
-      checkPublish(channel, messages);
+      checkPublish('postgresTransport', channel, messages, POSTGRES_MAX_MESSAGE_BYTES);
       if (messages.length === 0) return;
       try {
         await ready();

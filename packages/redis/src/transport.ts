@@ -1,5 +1,5 @@
 import { createClient } from 'redis';
-import { invalidOptions, TidingsError } from '@tidings/core';
+import { checkPublish, TidingsError } from '@tidings/core';
 import type { Transport, TransportCapabilities, TransportConsumer, TransportMessage } from '@tidings/core';
 import type { RedisClient } from './client.ts';
 import { startConsumer } from './consumer.ts';
@@ -27,41 +27,6 @@ export const REDIS_CAPABILITIES: TransportCapabilities = Object.freeze({
 export interface RedisTransport extends Transport {
   /** The transport's own connection; closed with the transport. */
   readonly client: RedisClient;
-}
-
-function checkPublish(channel: unknown, messages: unknown): asserts messages is TransportMessage[] {
-  const problems: string[] = [];
-  if (typeof channel !== 'string' || channel.length === 0)
-    problems.push('channel must be a non-empty string');
-  if (!Array.isArray(messages))
-    throw invalidOptions('redisTransport.publish', [...problems, 'messages must be an array']);
-  messages.forEach((raw: unknown, index) => {
-    const message = raw as Partial<TransportMessage> | null;
-    const where = `messages[${index}]`;
-    if (typeof message !== 'object' || message === null) {
-      problems.push(`${where} must be an object`);
-      return;
-    }
-    if (typeof message.id !== 'string') problems.push(`${where}.id must be a string`);
-    if (typeof message.topic !== 'string' || message.topic.length === 0)
-      problems.push(`${where}.topic must be a non-empty string`);
-    if (message.key !== undefined && typeof message.key !== 'string')
-      problems.push(`${where}.key must be a string when given`);
-    if (typeof message.headers !== 'object' || message.headers === null)
-      problems.push(`${where}.headers must be an object`);
-    if (!(message.body instanceof Uint8Array)) problems.push(`${where}.body must be a Uint8Array`);
-  });
-  if (problems.length > 0) throw invalidOptions('redisTransport.publish', problems);
-  for (const message of messages as TransportMessage[]) {
-    if (message.body.byteLength > REDIS_MAX_MESSAGE_BYTES) {
-      throw new TidingsError(
-        'TIDINGS_UNSUPPORTED',
-        `Message ${message.id} has a ${message.body.byteLength}-byte body; the redis transport accepts at most ` +
-          `${REDIS_MAX_MESSAGE_BYTES}. Store large payloads elsewhere and publish a reference.`,
-        { details: { id: message.id, bytes: message.body.byteLength, max: REDIS_MAX_MESSAGE_BYTES } },
-      );
-    }
-  }
 }
 
 /**
@@ -141,7 +106,7 @@ export function redisTransport(options: RedisTransportOptions = {}): RedisTransp
 
     async publish(channel, messages) {
       ensureOpen('publish', !closed);
-      checkPublish(channel, messages);
+      checkPublish('redisTransport', channel, messages, REDIS_MAX_MESSAGE_BYTES);
       if (messages.length === 0) return;
       await connected;
       const add = (message: TransportMessage): string[] => [

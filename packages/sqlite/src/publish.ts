@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import { invalidOptions, TidingsError } from '@tidings/core';
 import type { TransportMessage } from '@tidings/core';
 import { encodeHeaders } from './mapping.ts';
 
@@ -10,48 +9,6 @@ const COLUMNS = '(id, channel, topic, key, published_at, headers, body)';
 const ROW = '(?, ?, ?, ?, ?, ?, ?)';
 /** Rows per INSERT statement: fewer, larger statements are most of what makes a batch fast. */
 const CHUNKS = [64, 16, 4, 1] as const;
-
-/**
- * Checks a publish before anything is written, so that a batch is refused whole.
- *
- * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every malformed message, or
- *   `TIDINGS_UNSUPPORTED` for a body over {@link SQLITE_MAX_MESSAGE_BYTES}.
- * @internal
- */
-export function checkPublish(channel: unknown, messages: unknown): void {
-  const problems: string[] = [];
-  if (typeof channel !== 'string' || channel.length === 0)
-    problems.push('channel must be a non-empty string');
-  if (!Array.isArray(messages))
-    throw invalidOptions('sqliteTransport.publish', [...problems, 'messages must be an array']);
-  for (let index = 0; index < messages.length; index += 1) {
-    const message = messages[index] as Partial<TransportMessage> | null;
-    const where = `messages[${index}]`;
-    if (typeof message !== 'object' || message === null) {
-      problems.push(`${where} must be an object`);
-      continue;
-    }
-    if (typeof message.id !== 'string') problems.push(`${where}.id must be a string`);
-    if (typeof message.topic !== 'string' || message.topic.length === 0)
-      problems.push(`${where}.topic must be a non-empty string`);
-    if (message.key !== undefined && typeof message.key !== 'string')
-      problems.push(`${where}.key must be a string when given`);
-    if (typeof message.headers !== 'object' || message.headers === null)
-      problems.push(`${where}.headers must be an object`);
-    if (!(message.body instanceof Uint8Array)) problems.push(`${where}.body must be a Uint8Array`);
-  }
-  if (problems.length > 0) throw invalidOptions('sqliteTransport.publish', problems);
-  for (const message of messages as TransportMessage[]) {
-    if (message.body.byteLength > SQLITE_MAX_MESSAGE_BYTES) {
-      throw new TidingsError(
-        'TIDINGS_UNSUPPORTED',
-        `Message ${message.id} has a ${message.body.byteLength}-byte body; the sqlite transport accepts at most ` +
-          `${SQLITE_MAX_MESSAGE_BYTES}. Store large payloads elsewhere and publish a reference.`,
-        { details: { id: message.id, bytes: message.body.byteLength, max: SQLITE_MAX_MESSAGE_BYTES } },
-      );
-    }
-  }
-}
 
 /**
  * Writes messages and their fan-out (one delivery per group subscribed to the message's channel and

@@ -1,12 +1,12 @@
 import type Database from 'better-sqlite3';
-import { TidingsError } from '@tidings/core';
+import { checkPublish, TidingsError } from '@tidings/core';
 import type { Transport, TransportCapabilities } from '@tidings/core';
 import { startConsumer } from './consumer.ts';
 import type { RunningConsumer } from './consumer.ts';
 import { openDatabase } from './database.ts';
 import { createDeadLetters } from './dead-letters.ts';
 import { promised } from './promised.ts';
-import { checkPublish, createPublisher, SQLITE_MAX_MESSAGE_BYTES } from './publish.ts';
+import { createPublisher, SQLITE_MAX_MESSAGE_BYTES } from './publish.ts';
 import { checkConsumeOptions, resolveTransportOptions } from './options.ts';
 import type { SqliteTransportOptions } from './options.ts';
 import { createWriteQueue } from './write-queue.ts';
@@ -124,7 +124,7 @@ export function sqliteTransport(options: SqliteTransportOptions): SqliteTranspor
     publish: (channel, messages) =>
       promised(() => {
         ensureOpen('publish', !closed);
-        checkPublish(channel, messages);
+        checkPublish('sqliteTransport', channel, messages, SQLITE_MAX_MESSAGE_BYTES);
         if (messages.length === 0) return;
         publishAll(channel, messages, clock.now());
         for (const consumer of consumers) if (consumer.channel === channel) consumer.wake();
