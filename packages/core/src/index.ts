@@ -50,6 +50,8 @@ export { catalogToAsyncApi, catalogToMarkdown } from './catalog-docs.ts';
 export type { AsyncApiOptions } from './catalog-docs.ts';
 
 // The transport contract
+export { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from './stored-message.ts';
+export type { MessageRow } from './stored-message.ts';
 export { checkPublish } from './transport-checks.ts';
 export { fromTransportMessage, toTransportMessage } from './message.ts';
 export type {

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
 import type { DeadLetters } from './dead-letters.ts';
-import { rowToMessage } from './mapping.ts';
+import { rowToMessage } from '@tidings/core';
 import type { PostgresErrorContext, ResolvedTransportOptions } from './options.ts';
 
 /** What a consumer borrows from its transport. @internal */

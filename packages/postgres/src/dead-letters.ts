@@ -9,7 +9,7 @@ import type {
   TransportMessage,
 } from '@tidings/core';
 import { v7 as uuidv7 } from 'uuid';
-import { encodeHeaders, rowToMessage } from './mapping.ts';
+import { encodeHeaders, rowToMessage } from '@tidings/core';
 
 interface DeadLetterRow {
   id: string;

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { TransportMessage } from '@tidings/core';
-import { encodeHeaders } from './mapping.ts';
+import { encodeHeaders } from '@tidings/core';
 
 /** The largest body the postgres transport accepts: 16 MiB (bytea could hold more; a queue should not). */
 export const POSTGRES_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;

@@ -2,8 +2,8 @@ import { randomInt } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
 import type { DeadLetters } from './dead-letters.ts';
-import { rowToMessage } from './mapping.ts';
-import type { MessageRow } from './mapping.ts';
+import { rowToMessage } from '@tidings/core';
+import type { MessageRow } from '@tidings/core';
 import type { ResolvedTransportOptions, SqliteErrorContext } from './options.ts';
 import type { WriteQueue } from './write-queue.ts';
 

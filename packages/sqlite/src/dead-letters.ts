@@ -10,7 +10,7 @@ import type {
 } from '@tidings/core';
 import { v7 as uuidv7 } from 'uuid';
 import { promised } from './promised.ts';
-import { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from './mapping.ts';
+import { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from '@tidings/core';
 
 interface DeadLetterRow {
   id: string;

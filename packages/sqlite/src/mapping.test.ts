@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from './mapping.ts';
+import { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from '@tidings/core';
 import { harness, message, recorder, text, until } from './test-support/harness.ts';
 import type { Harness } from './test-support/harness.ts';
 

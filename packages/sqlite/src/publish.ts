@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { TransportMessage } from '@tidings/core';
-import { encodeHeaders } from './mapping.ts';
+import { encodeHeaders } from '@tidings/core';
 
 /** The largest body the sqlite transport accepts: 16 MiB. */
 export const SQLITE_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;

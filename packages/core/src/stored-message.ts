@@ -1,14 +1,15 @@
-import type { TransportMessage } from '@tidings/core';
+import type { TransportMessage } from './transport.ts';
 
 /**
- * How a message maps onto a row: headers as a JSON object of strings (JSON escapes NUL and lone
- * surrogates, so any JS string survives the UTF-8 text column), the body as bytea.
+ * How a message maps onto a stored row, for every adapter that keeps messages in a table: headers as
+ * a JSON object of strings (JSON escapes NUL and lone surrogates, so any JS string survives a UTF-8
+ * text column), the body as bytes (a BLOB, a bytea).
  *
  * Reading is total: a row someone wrote by hand with garbage in it still becomes a message, with what
  * could be read, so that the bus (not the transport) decides it is invalid and dead-letters it.
  */
 
-/** The message columns as stored. @internal */
+/** The message columns as stored. */
 export interface MessageRow {
   readonly id: unknown;
   readonly topic: unknown;
@@ -20,12 +21,12 @@ export interface MessageRow {
 const encoder = new TextEncoder();
 const EMPTY = new Uint8Array(0);
 
-/** Serialises headers for the `headers` column. @internal */
+/** Serialises headers for the `headers` column. */
 export function encodeHeaders(headers: Readonly<Record<string, string>>): string {
   return JSON.stringify(headers);
 }
 
-/** Reads the `headers` column; keeps only string values, and gives `{}` for anything unreadable. @internal */
+/** Reads the `headers` column; keeps only string values, and gives `{}` for anything unreadable. */
 export function decodeHeaders(value: unknown): Record<string, string> {
   if (typeof value !== 'string') return {};
   let parsed: unknown;
@@ -48,7 +49,7 @@ export function decodeHeaders(value: unknown): Record<string, string> {
   return record as Record<string, string>;
 }
 
-/** Reads the `body` column as bytes without copying bytea; text becomes its UTF-8 bytes. @internal */
+/** Reads the `body` column as bytes without copying them; text becomes its UTF-8 bytes. */
 export function decodeBody(value: unknown): Uint8Array {
   if (value instanceof Uint8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (typeof value === 'string') return encoder.encode(value);
@@ -62,7 +63,7 @@ function text(value: unknown): string {
   return typeof value === 'number' || typeof value === 'bigint' ? String(value) : '';
 }
 
-/** Builds the message a row holds. @internal */
+/** Builds the message a row holds. */
 export function rowToMessage(row: MessageRow): TransportMessage {
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
     id: text(row.id),
