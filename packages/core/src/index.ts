@@ -53,6 +53,8 @@ export type { AsyncApiOptions } from './catalog-docs.ts';
 export { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from './stored-message.ts';
 export type { MessageRow } from './stored-message.ts';
 export { checkPublish } from './transport-checks.ts';
+export { formatFinding, hasDoctor, runDoctor } from './doctor.ts';
+export type { DoctorCapable, DoctorFinding, DoctorLevel } from './doctor.ts';
 export { fromTransportMessage, toTransportMessage } from './message.ts';
 export type {
   ConsumeOptions,

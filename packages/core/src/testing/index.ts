@@ -33,6 +33,14 @@ export type {
 export { createLedger } from './ledger.ts';
 export type { Ledger, LedgerDelivery, LedgerReport } from './ledger.ts';
 
+// Cases for adapters against real brokers: a consumer in a child process, a cuttable TCP proxy, outages
+export { buildPackage, spawnChildConsumer } from './child-consumer.ts';
+export type { BuiltPackage, ChildConsumer, ChildConsumerOptions } from './child-consumer.ts';
+export { startTcpProxy } from './tcp-proxy.ts';
+export type { TcpProxy } from './tcp-proxy.ts';
+export { runOutageCase } from './outage.ts';
+export type { OutageCaseOptions, OutageReport } from './outage.ts';
+
 // Helpers for tests that wait on conditions
 export { eventually, gate } from './transport-cases/harness.ts';
 export type { EventuallyOptions, Gate } from './transport-cases/harness.ts';
