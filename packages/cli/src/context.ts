@@ -1,3 +1,4 @@
+import type { Transport } from '@tidings/core';
 import type { TidingsConfig } from './config.ts';
 import type { CliIo, Colors } from './io.ts';
 
@@ -11,6 +12,8 @@ export interface CommandContext {
   readonly config: () => Promise<TidingsConfig>;
   /** The absolute path of the SQLite database named by `--db` or the config file's `db`, checked to exist. */
   readonly database: () => Promise<string>;
+  /** A transport on the broker named by `--transport` (or `$TIDINGS_TRANSPORT_URL`), else the SQLite `--db`; the caller closes it. */
+  readonly transport: () => Promise<Transport>;
   /** The exit code `main` returns when the command finishes without throwing (0 unless set). */
   exitCode: number;
 }

@@ -1,9 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { createDeadLetters, type DeadLetters } from '@tidings/core';
-import { sqliteTransport } from '@tidings/sqlite';
 import { loadDbSetting } from './config.ts';
-import { CliError, usageError } from './errors.ts';
+import { usageError } from './errors.ts';
 
 /** Options of {@link resolveDatabaseFile}. */
 export interface ResolveDatabaseOptions {
@@ -80,32 +78,4 @@ async function readHeader(file: string): Promise<string> {
   } finally {
     await handle.close();
   }
-}
-
-/** The dead letters of a database, and how to let go of it. */
-export interface OpenedDeadLetters {
-  readonly deadLetters: DeadLetters;
-  /** Closes the transport and with it the database file. */
-  close(): Promise<void>;
-}
-
-/**
- * Opens the dead letters kept in a `@tidings/sqlite` database file, which should exist (see
- * {@link resolveDatabaseFile}).
- *
- * @throws CliError with exit code 1 when the file cannot be opened as a Tidings database.
- *
- * @example
- * const { deadLetters, close } = openDeadLetters('/srv/shop/shop.db');
- * try { console.log(await deadLetters.depth()); } finally { await close(); }
- */
-export function openDeadLetters(file: string): OpenedDeadLetters {
-  let transport: ReturnType<typeof sqliteTransport>;
-  try {
-    transport = sqliteTransport({ file });
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new CliError(`Could not open ${file} as a Tidings database: ${reason}`, 1, { cause: error });
-  }
-  return { deadLetters: createDeadLetters(transport.deadLetters), close: () => transport.close() };
 }

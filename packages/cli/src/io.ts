@@ -18,6 +18,8 @@ export interface CliIo {
   readonly stderrIsTTY: boolean;
   /** Asks a question on the terminal and resolves to the answer (default: a line read from stdin). */
   readonly prompt: (question: string) => Promise<string>;
+  /** The environment variables read, such as `TIDINGS_TRANSPORT_URL` (default: `process.env`, or none with an `io`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 /** The text styles the commands use; plain identity functions when colour is off. */
@@ -35,6 +37,7 @@ export function resolveIo(io: Partial<CliIo> | undefined, argv: readonly string[
     stdinIsTTY: io?.stdinIsTTY ?? (io === undefined && process.stdin.isTTY === true),
     stderrIsTTY: io?.stderrIsTTY ?? (io === undefined && process.stderr.isTTY === true),
     prompt: io?.prompt ?? promptOnTerminal,
+    env: io?.env ?? (io === undefined ? process.env : {}),
   };
 }
 

@@ -4,11 +4,13 @@ import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
 import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerDeadLetterCommands } from './commands/dead-letters.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
 import { loadConfig, type TidingsConfig } from './config.ts';
 import type { CommandContext } from './context.ts';
 import { resolveDatabaseFile } from './database.ts';
 import { CliError } from './errors.ts';
 import { type CliIo, resolveIo } from './io.ts';
+import { openTransportUrl, TRANSPORT_URL_FORMS } from './transport-url.ts';
 
 // Read at run time so `tidings --version` always matches the installed package, from src/ or dist/.
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -20,13 +22,16 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage error.
 
 The catalog comes from --catalog <module> (a JS/ESM module exporting \`catalog\`) or from
 tidings.config.js / tidings.config.mjs in the current directory (exporting { catalog, db }).
-The dead letters come from --db <file> (the SQLite file of sqliteTransport({ file })) or that db.
+The dead letters and doctor checks come from --transport <url> (any broker), or from --db <file>
+(the SQLite file of sqliteTransport({ file })) or that db.
 
 Examples:
   $ tidings catalog list --catalog ./dist/catalog.js
   $ tidings catalog export --format asyncapi --out asyncapi.json
   $ tidings dead-letters list --db shop.db --since 1h
-  $ tidings dead-letters replay --group payments --type OrderPlaced --yes`;
+  $ tidings dead-letters replay --group payments --type OrderPlaced --yes
+  $ tidings dead-letters groups --transport redis://127.0.0.1:6379?prefix=shop
+  $ tidings doctor --transport postgres://127.0.0.1/shop?schema=tidings`;
 
 /**
  * Runs the `tidings` command line and resolves to its exit code: 0 ok, 1 findings or failures,
@@ -44,13 +49,18 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   const verbose = argv.includes('--verbose');
 
   const program = new Command('tidings')
-    .description('Inspect and operate a Tidings system: its event catalog and its dead letters.')
+    .description('Inspect and operate a Tidings system: its event catalog, its dead letters and its broker.')
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--catalog <module>', 'a JS/ESM module exporting `catalog` (default: from tidings.config.js)')
     .option(
       '--db <file>',
       'the SQLite database of sqliteTransport({ file }) (default: db from tidings.config.js)',
+    )
+    .option(
+      '--transport <url>',
+      `the broker the dead letters and doctor commands read: ${TRANSPORT_URL_FORMS} ` +
+        '(default: $TIDINGS_TRANSPORT_URL, else the SQLite --db)',
     )
     .option('--verbose', 'print stack traces of errors')
     .option('--no-color', 'print without colours')
@@ -77,10 +87,16 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       database ??= resolveDatabaseFile({ db: program.opts<{ db?: string }>().db, cwd: resolved.cwd });
       return database;
     },
+    transport: async () => {
+      const url = program.opts<{ transport?: string }>().transport ?? resolved.env.TIDINGS_TRANSPORT_URL;
+      if (url !== undefined && url !== '') return openTransportUrl(url);
+      return openTransportUrl(`sqlite:${await context.database()}`);
+    },
     exitCode: 0,
   };
   registerCatalogCommands(program, context);
   registerDeadLetterCommands(program, context);
+  registerDoctorCommand(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'node' });

@@ -28,9 +28,11 @@ it('exports exactly the hand-picked public API', () => {
     'defineEvent',
     'encodeHeaders',
     'failureFingerprint',
+    'formatFinding',
     'fromBinaryCloudEvent',
     'fromCloudEvent',
     'fromTransportMessage',
+    'hasDoctor',
     'idempotent',
     'invalidOptions',
     'isRetryable',
@@ -45,6 +47,7 @@ it('exports exactly the hand-picked public API', () => {
     'readsAsPastTense',
     'retry',
     'rowToMessage',
+    'runDoctor',
     'runWithCause',
     'systemClock',
     'timeout',
@@ -58,12 +61,16 @@ it('exports exactly the hand-picked public API', () => {
 
 it('exports exactly the hand-picked testing API', () => {
   expect(Object.keys(testing).sort()).toEqual([
+    'buildPackage',
     'busCases',
     'createLedger',
     'createManualClock',
     'describeTransportSuite',
     'eventually',
     'gate',
+    'runOutageCase',
+    'spawnChildConsumer',
+    'startTcpProxy',
     'transportCases',
   ]);
 });

@@ -1,7 +1,12 @@
-import type { DeadLetter, DeadLetterFilter, DeadLetterRecord, DeadLetters } from '@tidings/core';
+import {
+  createDeadLetters,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type DeadLetterRecord,
+  type DeadLetters,
+} from '@tidings/core';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandContext } from '../context.ts';
-import { openDeadLetters } from '../database.ts';
 import { CliError, usageError } from '../errors.ts';
 import { formatTable, progressBar } from '../io.ts';
 import { formatAge, parseSince } from '../time.ts';
@@ -20,8 +25,8 @@ export const DEAD_LETTER_REASONS = ['exhausted', 'non-retryable', 'invalid', 'cr
 export const DEFAULT_LIST_LIMIT = 50;
 
 const HELP = `
-The dead letters come from --db <file> (the SQLite file of sqliteTransport({ file })) or from db in
-tidings.config.js. Ids may be given in full or as the short form the tables print.
+The dead letters come from --transport <url> (postgres://, redis://, nats://, amqp://, sqlite:<file>),
+else from --db <file> (the SQLite file of sqliteTransport({ file })) or from db in tidings.config.js. Ids may be given in full or as the short form the tables print.
 
 Exit codes: 0 ok; 1 no such dead letter, nothing matched, or some were gone before replay/discard got
 to them; 2 usage error, including a replay/discard with neither an id nor a filter, and a bulk discard
@@ -58,11 +63,11 @@ export function registerDeadLetterCommands(program: Command, context: CommandCon
 
   /** Runs `use` on the dead letters of the database, and closes it whatever happens. */
   const withDeadLetters = async (use: (deadLetters: DeadLetters) => Promise<void>): Promise<void> => {
-    const opened = openDeadLetters(await context.database());
+    const transport = await context.transport();
     try {
-      await use(opened.deadLetters);
+      await use(createDeadLetters(transport.deadLetters));
     } finally {
-      await opened.close();
+      await transport.close();
     }
   };
 
