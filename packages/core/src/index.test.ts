@@ -67,10 +67,14 @@ it('exports exactly the hand-picked testing API', () => {
     'createManualClock',
     'describeTransportSuite',
     'eventually',
+    'freePort',
     'gate',
     'runOutageCase',
+    'serverAvailable',
     'spawnChildConsumer',
+    'startPrivateServer',
     'startTcpProxy',
     'transportCases',
+    'waitForPort',
   ]);
 });

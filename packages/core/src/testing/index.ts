@@ -39,6 +39,8 @@ export type { BuiltPackage, ChildConsumer, ChildConsumerOptions } from './child-
 export { startTcpProxy } from './tcp-proxy.ts';
 export type { TcpProxy } from './tcp-proxy.ts';
 export { runOutageCase } from './outage.ts';
+export { freePort, serverAvailable, startPrivateServer, waitForPort } from './servers.ts';
+export type { PrivateServer, PrivateServerOptions, ServerAvailableOptions } from './servers.ts';
 export type { OutageCaseOptions, OutageReport } from './outage.ts';
 
 // Helpers for tests that wait on conditions
