@@ -4,6 +4,8 @@ import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } fro
 import type { DeadLetters } from './dead-letters.ts';
 import { rowToMessage } from '@tidings/core';
 import type { PostgresErrorContext, ResolvedTransportOptions } from './options.ts';
+import { backoffMs } from './backoff.ts';
+import { asUnavailable, isConnectionError } from './errors.ts';
 
 /** What a consumer borrows from its transport. @internal */
 export interface ConsumerContext {
@@ -60,6 +62,9 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 const STOPPED = Object.freeze({ name: 'Stopped', message: 'the wait was cut short' });
 /** Lease tokens are random per claim: a stale holder cannot guess the token of the next one. */
 const MAX_TOKEN = 2 ** 48 - 1;
+
+/** The first wait before a settle lost with its connection is tried again. */
+const SETTLE_RETRY_MS = 50;
 
 /** Times are whole ms in bigint columns; a fractional delay (jittered backoff) rounds up. */
 const ms = (value: number): number => Math.ceil(value);
@@ -158,7 +163,12 @@ export async function startConsumer(
 
   const report = (error: unknown, where: PostgresErrorContext['where'], messageId?: string): void => {
     try {
-      options.onError(error, { where, channel, group, messageId });
+      options.onError(where === 'handler' ? error : asUnavailable(error, `${where} for group ${group}`), {
+        where,
+        channel,
+        group,
+        messageId,
+      });
     } catch {
       // A throwing error reporter must not stop the loop either.
     }
@@ -193,11 +203,32 @@ export async function startConsumer(
     if (inFlight.delete(entry) && waitingForSlot) wake();
   };
 
+  /**
+   * Writes a settle, again while its lease lasts when the connection was lost: a pooled connection
+   * the server dropped fails once, and the next one works. Every settle acts only on rows that still
+   * carry the claim's token, so a repeat of one that did commit changes nothing. Once the lease is
+   * over, the delivery goes back to the group and is redelivered: nothing is lost either way.
+   */
+  const writeWhileLeased = async (entry: Claimed, write: () => Promise<unknown>): Promise<void> => {
+    for (let failures = 1; ; failures += 1) {
+      try {
+        await write();
+        return;
+      } catch (error) {
+        const delay = backoffMs(failures, SETTLE_RETRY_MS);
+        if (!isConnectionError(error) || context.closed() || clock.now() + delay >= entry.leaseUntil) {
+          throw asUnavailable(error, 'settle the delivery');
+        }
+        await clock.sleep(delay).catch(() => undefined);
+      }
+    }
+  };
+
   const settle = async (entry: Claimed, write: () => Promise<unknown>, after?: () => void): Promise<void> => {
     if (entry.settled || context.closed()) return;
     entry.settled = true;
     freeSlot(entry);
-    await write();
+    await writeWhileLeased(entry, write);
     // In order, settling a key's head makes its next message eligible.
     if (ordered) wake();
     after?.();
@@ -247,7 +278,9 @@ export async function startConsumer(
         if (entry.settled || context.closed()) return;
         const until = clock.now() + leaseMs;
         entry.leaseUntil = until;
-        await pool.query(touchSql, [ms(until), seq, group, token]);
+        await pool.query(touchSql, [ms(until), seq, group, token]).catch((error: unknown) => {
+          throw asUnavailable(error, 'extend the lease');
+        });
       },
     };
     return { delivery, entry };
@@ -316,6 +349,8 @@ export async function startConsumer(
   };
 
   const loop = async (): Promise<void> => {
+    // Claims that failed in a row: the wait before the next doubles while the server stays away.
+    let failures = 0;
     while (!stopping) {
       const nextExpiry = expireLeases(clock.now());
       if (inFlight.size >= concurrency) {
@@ -329,7 +364,9 @@ export async function startConsumer(
         // A wake-up that arrives while the queries run must not be lost: it makes the wait return at once.
         woken = false;
         const now = clock.now();
-        if (await claimAndDispatch(now)) continue;
+        const full = await claimAndDispatch(now);
+        failures = 0;
+        if (full) continue;
         await context.housekeeping();
         const at = await nextLook(now);
         // Deadlines are absolute: time that passed during the queries (or a test clock that jumped)
@@ -337,8 +374,10 @@ export async function startConsumer(
         await wait(Math.max(0, at - clock.now()));
       } catch (error) {
         if (stopping) break;
+        failures += 1;
         report(error, 'claim');
-        await wait(pollIntervalMs);
+        // A wake-up (a publish of this process went through, LISTEN is back) tries again at once.
+        await wait(backoffMs(failures, pollIntervalMs));
       }
     }
   };

@@ -10,6 +10,7 @@ import type {
 } from '@tidings/core';
 import { v7 as uuidv7 } from 'uuid';
 import { encodeHeaders, rowToMessage } from '@tidings/core';
+import { asUnavailable } from './errors.ts';
 
 interface DeadLetterRow {
   id: string;
@@ -269,5 +270,25 @@ export function createDeadLetters(context: {
     return (result.rowCount ?? 0) > 0;
   };
 
-  return { storage, move };
+  return { storage: reportingUnavailable(storage), move };
+}
+
+/** The storage with a lost or refused connection reported as `TIDINGS_UNAVAILABLE`. */
+function reportingUnavailable(storage: DeadLetterStorage): DeadLetterStorage {
+  const guard =
+    <A extends unknown[], R>(what: string, work: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await work(...args);
+      } catch (error) {
+        throw asUnavailable(error, what);
+      }
+    };
+  return {
+    list: guard('list dead letters', (query: DeadLetterQuery) => storage.list(query)),
+    get: guard('get a dead letter', (id: string) => storage.get(id)),
+    replay: guard('replay a dead letter', (id: string) => storage.replay(id)),
+    discard: guard('discard dead letters', (ids: readonly string[]) => storage.discard(ids)),
+    depth: guard('count dead letters', () => storage.depth()),
+  };
 }

@@ -7,6 +7,7 @@
 export { POSTGRES_CAPABILITIES, postgresTransport } from './transport.ts';
 export { POSTGRES_MAX_MESSAGE_BYTES } from './publish.ts';
 export type { PostgresTransport } from './transport.ts';
+export type { PostgresDoctorOptions } from './doctor.ts';
 export { POSTGRES_DEFAULTS } from './options.ts';
 export type { PostgresConnectionOptions, PostgresErrorContext, PostgresTransportOptions } from './options.ts';
 export { SCHEMA_VERSION } from './schema.ts';

@@ -24,6 +24,8 @@ describe('postgresTransport options', () => {
       pollIntervalMs: POSTGRES_DEFAULTS.pollIntervalMs,
       clock: systemClock,
       retentionMs: POSTGRES_DEFAULTS.retentionMs,
+      connectTimeoutMs: POSTGRES_DEFAULTS.connectTimeoutMs,
+      queryTimeoutMs: POSTGRES_DEFAULTS.queryTimeoutMs,
       onError,
     });
   });
@@ -31,6 +33,10 @@ describe('postgresTransport options', () => {
   it('accepts a pool the application made, without connecting', async () => {
     const pool = new pg.Pool({ connectionString: 'postgres://localhost/app' });
     expect(resolveProblems({ pool, schema: 'shop_events' })).toEqual([]);
+    expect(resolveProblems({ pool, connectTimeoutMs: 1000, queryTimeoutMs: 1000 })).toEqual([
+      'connectTimeoutMs applies to a pool the transport opens; set connectionTimeoutMillis on your pool instead',
+      'queryTimeoutMs applies to a pool the transport opens; set query_timeout on your pool instead',
+    ]);
     await pool.end();
   });
 
@@ -41,6 +47,8 @@ describe('postgresTransport options', () => {
         schema: 'drop table; --',
         pollIntervalMs: 0,
         retentionMs: -1,
+        connectTimeoutMs: 0,
+        queryTimeoutMs: 1.5,
         clock: {},
         onError: 'log',
         extra: true,
@@ -51,6 +59,8 @@ describe('postgresTransport options', () => {
       'schema must be a plain identifier of at most 41 characters (got "drop table; --")',
       'pollIntervalMs must be a finite number > 0 (got 0)',
       'retentionMs must be a finite number >= 0 (got -1)',
+      'connectTimeoutMs must be an integer > 0 (got 0)',
+      'queryTimeoutMs must be an integer > 0 (got 1.5)',
       'clock must have now() and sleep(ms, signal) (got an object)',
       'onError must be a function (got "log")',
     ]);

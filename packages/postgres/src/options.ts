@@ -4,8 +4,12 @@ import type { Clock, ConsumeOptions } from '@tidings/core';
 
 /** Where an error reported to `onError` happened, and on which delivery when there is one. */
 export interface PostgresErrorContext {
-  /** `handler`: a handler threw (the delivery is nacked); `listen`: the wake-up connection dropped; the others are database work the loop retries. */
-  readonly where: 'handler' | 'claim' | 'settle' | 'cleanup' | 'release' | 'listen';
+  /**
+   * `handler`: a handler threw (the delivery is nacked); `listen`: the wake-up connection dropped;
+   * `connection`: an idle pooled connection failed (the pool replaces it); the others are database
+   * work the loop retries.
+   */
+  readonly where: 'handler' | 'claim' | 'settle' | 'cleanup' | 'release' | 'listen' | 'connection';
   readonly channel?: string | undefined;
   readonly group?: string | undefined;
   readonly messageId?: string | undefined;
@@ -19,7 +23,12 @@ export type PostgresConnectionOptions =
       readonly pool?: never;
     }
   | {
-      /** A `pg` pool the application made; it stays open when the transport closes. One client is held for LISTEN. */
+      /**
+       * A `pg` pool the application made; it stays open when the transport closes. One client is held
+       * for LISTEN. Give it a `connectionTimeoutMillis`, a `query_timeout` and an `'error'` listener:
+       * without them a publish can hang while the server is away, and an idle client that loses its
+       * connection crashes the process.
+       */
       readonly pool: Pool;
       readonly connectionString?: never;
     };
@@ -37,6 +46,16 @@ export type PostgresTransportOptions = PostgresConnectionOptions & {
   readonly clock?: Clock;
   /** How long a message that every group has settled is kept, in ms (default one hour). */
   readonly retentionMs?: number;
+  /**
+   * How long getting a connection may take, in ms, for a pool the transport opens (default 2000): while
+   * the server is away, a publish fails with `TIDINGS_UNAVAILABLE` after at most this long.
+   */
+  readonly connectTimeoutMs?: number;
+  /**
+   * How long a statement may wait for its answer, in ms, for a pool the transport opens (default 5000):
+   * a connection that went silent (a dead network path) fails the statement and is replaced.
+   */
+  readonly queryTimeoutMs?: number;
   /** Receives errors the consumer loop survived (default: `console.error`). */
   readonly onError?: (error: unknown, context: PostgresErrorContext) => void;
 };
@@ -47,6 +66,8 @@ export interface ResolvedTransportOptions {
   readonly pollIntervalMs: number;
   readonly clock: Clock;
   readonly retentionMs: number;
+  readonly connectTimeoutMs: number;
+  readonly queryTimeoutMs: number;
   readonly onError: (error: unknown, context: PostgresErrorContext) => void;
 }
 
@@ -55,6 +76,8 @@ export const POSTGRES_DEFAULTS = {
   schema: 'tidings',
   pollIntervalMs: 500,
   retentionMs: 60 * 60 * 1000,
+  connectTimeoutMs: 2000,
+  queryTimeoutMs: 5000,
 } as const;
 
 const TRANSPORT_KEYS = new Set([
@@ -64,6 +87,8 @@ const TRANSPORT_KEYS = new Set([
   'pollIntervalMs',
   'clock',
   'retentionMs',
+  'connectTimeoutMs',
+  'queryTimeoutMs',
   'onError',
 ]);
 
@@ -130,6 +155,15 @@ export function resolveTransportOptions(options: PostgresTransportOptions): Reso
   };
   push(numberProblem('pollIntervalMs', raw.pollIntervalMs, { min: 0, exclusive: true }));
   push(numberProblem('retentionMs', raw.retentionMs, { min: 0 }));
+  for (const name of ['connectTimeoutMs', 'queryTimeoutMs'] as const) {
+    push(numberProblem(name, raw[name], { min: 0, integer: true, exclusive: true }));
+    if (raw[name] !== undefined && pool !== undefined) {
+      problems.push(
+        `${name} applies to a pool the transport opens; set ` +
+          `${name === 'connectTimeoutMs' ? 'connectionTimeoutMillis' : 'query_timeout'} on your pool instead`,
+      );
+    }
+  }
   const clock = raw.clock;
   if (
     clock !== undefined &&
@@ -146,6 +180,8 @@ export function resolveTransportOptions(options: PostgresTransportOptions): Reso
     pollIntervalMs: options.pollIntervalMs ?? POSTGRES_DEFAULTS.pollIntervalMs,
     clock: options.clock ?? systemClock,
     retentionMs: options.retentionMs ?? POSTGRES_DEFAULTS.retentionMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
+    queryTimeoutMs: options.queryTimeoutMs ?? POSTGRES_DEFAULTS.queryTimeoutMs,
     onError: options.onError ?? defaultOnError,
   };
 }

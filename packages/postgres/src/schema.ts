@@ -94,6 +94,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export async function migrate(pool: Pool, schema: string): Promise<void> {
   const s = quote(schema);
   const client = await pool.connect();
+  // A checked-out client has no pool listener: an 'error' between two statements would crash the process.
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tidings:${schema}`]);
@@ -124,6 +127,7 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   } finally {
+    client.removeListener('error', ignore);
     client.release();
   }
 }

@@ -1,13 +1,16 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
-import { checkPublish, TidingsError } from '@tidings/core';
-import type { Transport, TransportCapabilities } from '@tidings/core';
+import { checkPublish, systemClock, TidingsError } from '@tidings/core';
+import type { DoctorCapable, DoctorFinding, Transport, TransportCapabilities } from '@tidings/core';
 import { startConsumer } from './consumer.ts';
 import type { RunningConsumer } from './consumer.ts';
 import { createDeadLetters } from './dead-letters.ts';
+import { backoffMs } from './backoff.ts';
+import { postgresDoctor } from './doctor.ts';
+import type { PostgresDoctorOptions } from './doctor.ts';
 import { asUnavailable } from './errors.ts';
 import { checkConsumeOptions, resolveTransportOptions } from './options.ts';
-import type { PostgresTransportOptions } from './options.ts';
+import type { PostgresErrorContext, PostgresTransportOptions } from './options.ts';
 import { createPublisher, POSTGRES_MAX_MESSAGE_BYTES } from './publish.ts';
 import { migrate, quote } from './schema.ts';
 
@@ -23,15 +26,24 @@ export const POSTGRES_CAPABILITIES: TransportCapabilities = Object.freeze({
   maxMessageBytes: POSTGRES_MAX_MESSAGE_BYTES,
 });
 
-/** The postgres transport: a {@link Transport}, plus the pool it works on. */
-export interface PostgresTransport extends Transport {
+/** The postgres transport: a {@link Transport}, plus the pool it works on and its doctor checks. */
+export interface PostgresTransport extends Transport, DoctorCapable {
   /** The pool, to share with the application's own queries. */
   readonly pool: Pool;
+  /**
+   * Reads the server's settings and activity and reports where they break a promise of the transport:
+   * durability (`fsync`, `synchronous_commit`, `full_page_writes`), transactions left open, the
+   * schema's version and its dead letters. Changes nothing.
+   *
+   * @throws TidingsError `TIDINGS_UNAVAILABLE` when the server cannot be reached.
+   */
+  doctor(options?: PostgresDoctorOptions): Promise<readonly DoctorFinding[]>;
 }
 
 const CLEANUP_EVERY_MS = 1000;
 const CLEANUP_BATCH = 1000;
-const LISTEN_RETRY_MS = 1000;
+/** The first wait before LISTEN connects again after a drop; it doubles while the server stays away. */
+const LISTEN_RETRY_MS = 250;
 
 /**
  * The PostgreSQL transport: consumer groups, leases, delayed retries, per-subject order and dead
@@ -52,12 +64,33 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
   const resolved = resolveTransportOptions(options);
   const { clock } = resolved;
   const owned = options.pool === undefined;
-  // A bounded connect wait: with the server down, a publish fails fast (TIDINGS_UNAVAILABLE).
+  // Bounded waits: with the server away, a publish fails fast (TIDINGS_UNAVAILABLE) instead of queueing,
+  // and a connection that went silent is given up and replaced. Keep-alive finds dead peers in idle ones.
   const pool: Pool =
     options.pool ??
-    new pg.Pool({ connectionString: options.connectionString, connectionTimeoutMillis: 5000 });
-  // An idle client that errors (server restart) must not crash the process; the pool replaces it.
-  const onPoolError = (error: unknown): void => resolved.onError(error, { where: 'listen' });
+    new pg.Pool({
+      connectionString: options.connectionString,
+      connectionTimeoutMillis: resolved.connectTimeoutMs,
+      query_timeout: resolved.queryTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+  const report = (error: unknown, where: PostgresErrorContext['where']): void => {
+    const what =
+      where === 'listen'
+        ? 'listen for wake-ups'
+        : where === 'cleanup'
+          ? 'clean up settled messages'
+          : 'keep a pooled connection';
+    try {
+      resolved.onError(asUnavailable(error, what), { where });
+    } catch {
+      // A throwing error reporter must not take the transport down.
+    }
+  };
+  // An idle client that errors (server restart, cut network) must not crash the process: without a
+  // listener, the pool's 'error' event would. The pool drops the client and connects anew when asked.
+  const onPoolError = (error: unknown): void => report(error, 'connection');
   if (owned) pool.on('error', onPoolError);
   const s = quote(resolved.schema);
   const notifyChannel = `tidings.${resolved.schema}`;
@@ -95,40 +128,52 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
   });
   const publishAll = createPublisher(pool, s, notifyChannel);
 
-  // LISTEN on one held client, started with the first consumer; reconnects after a drop.
+  // LISTEN on one held client, started with the first consumer; reconnects with backoff after a drop.
   let stopListening: (() => void) | undefined;
   let listening: Promise<void> | undefined;
+  const stopRetrying = new AbortController();
+  /** Holds one LISTEN until the connection drops or the transport closes; true when it listened. */
+  const listenOnce = async (): Promise<boolean> => {
+    const client = await pool.connect();
+    try {
+      // Listeners first: an 'error' on a checked-out client without one would crash the process.
+      const dropped = new Promise<void>((resolve) => {
+        client.on('error', (error) => {
+          report(error, 'listen');
+          resolve();
+        });
+        client.on('end', () => resolve());
+        stopListening = resolve;
+      });
+      client.on('notification', (note) => {
+        if (note.payload !== undefined) wakeChannel(note.payload);
+      });
+      if (!accepting) return false;
+      await client.query(`LISTEN ${quote(notifyChannel)}`);
+      // Something may have been published while we were not listening.
+      for (const consumer of consumers) consumer.wake();
+      await dropped;
+      return true;
+    } finally {
+      stopListening = undefined;
+      // Destroyed, not returned: a LISTENing client must not serve other queries.
+      client.release(true);
+    }
+  };
   const listen = async (): Promise<void> => {
+    let failures = 0;
     while (!closed && accepting) {
       try {
-        const client = await pool.connect();
-        if (!accepting) {
-          client.release();
-          return;
-        }
-        const dropped = new Promise<void>((resolve) => {
-          client.on('error', (error) => {
-            resolved.onError(error, { where: 'listen' });
-            resolve();
-          });
-          client.on('end', () => resolve());
-          stopListening = resolve;
-        });
-        client.on('notification', (note) => {
-          if (note.payload !== undefined) wakeChannel(note.payload);
-        });
-        await client.query(`LISTEN ${quote(notifyChannel)}`);
-        // Something may have been published while we were not listening.
-        for (const consumer of consumers) consumer.wake();
-        await dropped;
-        stopListening = undefined;
-        // Destroyed, not returned: a LISTENing client must not serve other queries.
-        client.release(true);
+        failures = (await listenOnce()) ? 1 : failures + 1;
       } catch (error) {
         if (closed || !accepting) return;
-        resolved.onError(error, { where: 'listen' });
+        failures += 1;
+        report(error, 'listen');
       }
-      if (!closed && accepting) await new Promise((resolve) => setTimeout(resolve, LISTEN_RETRY_MS));
+      if (closed || !accepting) return;
+      await systemClock
+        .sleep(backoffMs(failures, LISTEN_RETRY_MS), stopRetrying.signal)
+        .catch(() => undefined);
     }
   };
 
@@ -149,7 +194,7 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
         [Math.floor(now - resolved.retentionMs), CLEANUP_BATCH],
       );
     } catch (error) {
-      resolved.onError(error, { where: 'cleanup' });
+      report(error, 'cleanup');
     } finally {
       cleaning = false;
     }
@@ -204,9 +249,16 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
         },
         consumeOptions,
         handler,
-      );
+      ).catch((error: unknown) => {
+        throw asUnavailable(error, 'consume');
+      });
       consumers.add(consumer);
       return consumer;
+    },
+
+    async doctor(doctorOptions) {
+      ensureOpen('run the doctor', !closed);
+      return postgresDoctor(pool, resolved.schema, doctorOptions);
     },
 
     close() {
@@ -214,6 +266,7 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
       closing ??= (async () => {
         await Promise.all([...consumers].map((consumer) => consumer.close()));
         closed = true;
+        stopRetrying.abort();
         stopListening?.();
         await listening;
         await migrated?.catch(() => undefined);

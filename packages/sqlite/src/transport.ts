@@ -1,10 +1,11 @@
 import type Database from 'better-sqlite3';
 import { checkPublish, TidingsError } from '@tidings/core';
-import type { Transport, TransportCapabilities } from '@tidings/core';
+import type { DoctorCapable, DoctorFinding, Transport, TransportCapabilities } from '@tidings/core';
 import { startConsumer } from './consumer.ts';
 import type { RunningConsumer } from './consumer.ts';
 import { openDatabase } from './database.ts';
 import { createDeadLetters } from './dead-letters.ts';
+import { sqliteDoctor } from './doctor.ts';
 import { promised } from './promised.ts';
 import { createPublisher, SQLITE_MAX_MESSAGE_BYTES } from './publish.ts';
 import { checkConsumeOptions, resolveTransportOptions } from './options.ts';
@@ -23,10 +24,15 @@ export const SQLITE_CAPABILITIES: TransportCapabilities = Object.freeze({
   maxMessageBytes: SQLITE_MAX_MESSAGE_BYTES,
 });
 
-/** The sqlite transport: a {@link Transport}, plus the database it works on. */
-export interface SqliteTransport extends Transport {
+/** The sqlite transport: a {@link Transport}, plus the database it works on and its doctor checks. */
+export interface SqliteTransport extends Transport, DoctorCapable {
   /** The open database, to share with an inbox or the application's own tables. */
   readonly database: Database.Database;
+  /**
+   * Reads the database's settings and reports where they break a promise of the transport: journal
+   * mode, `synchronous`, the busy timeout, a file on tmpfs, and the dead letters waiting. Changes nothing.
+   */
+  doctor(): Promise<readonly DoctorFinding[]>;
 }
 
 const CLEANUP_EVERY_MS = 1000;
@@ -152,6 +158,11 @@ export function sqliteTransport(options: SqliteTransportOptions): SqliteTranspor
         consumers.add(consumer);
         return consumer;
       }),
+
+    async doctor() {
+      ensureOpen('run the doctor', !closed);
+      return sqliteDoctor(db, deadLetters.storage);
+    },
 
     close() {
       accepting = false;
