@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { isTidingsError } from '@tidings/core';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
-import { command, type RedisClient } from './client.ts';
+import { command, connect, type Connection, MAX_RECONNECT_DELAY_MS, type RedisClient } from './client.ts';
 import type { DeadLetters } from './dead-letters.ts';
+import { isConnectionError } from './errors.ts';
 import { fieldsToMessage, type Keys, messageToFields } from './mapping.ts';
 import type { RedisErrorContext, ResolvedTransportOptions } from './options.ts';
 import * as scripts from './scripts.ts';
 
 /** What a consumer borrows from its transport. @internal */
 export interface ConsumerContext {
-  readonly client: RedisClient;
+  /** The transport's connection, for everything but the blocking reads. */
+  readonly connection: Connection;
   readonly keys: Keys;
   readonly options: ResolvedTransportOptions;
   readonly deadLetters: DeadLetters;
@@ -45,6 +48,23 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 const RELEASED_IDLE_MS = 1_000_000_000;
 const DELAYED_BATCH = 100;
 
+/** Waits `ms`, or less when `stop` aborts. */
+function pause(ms: number, stop: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (stop.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      stop.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    stop.addEventListener('abort', done, { once: true });
+  });
+}
+
 async function createGroup(client: RedisClient, key: string, group: string, from: string): Promise<void> {
   try {
     await command(client, ['XGROUP', 'CREATE', key, group, from, 'MKSTREAM']);
@@ -61,6 +81,11 @@ async function createGroup(client: RedisClient, key: string, group: string, from
  * A group's topic stream group is created at `$` on its first consume: like every transport here,
  * a group receives what is published after it first subscribed.
  *
+ * The loop survives Redis going away: while a connection is lost it waits for it to come back (node-redis
+ * reconnects with backoff), other errors are reported and retried with backoff, and a group deleted
+ * under it (a restart without persistence) is created again. What a lost connection interrupts stays
+ * in the group's pending list and comes back through XAUTOCLAIM once its lease runs out.
+ *
  * @internal
  */
 export async function startConsumer(
@@ -68,28 +93,33 @@ export async function startConsumer(
   consume: ConsumeOptions,
   handler: DeliveryHandler,
 ): Promise<TransportConsumer> {
-  const { client, keys, options } = context;
+  const { connection, keys, options } = context;
+  const { client } = connection;
   const { clock } = options;
   const { channel, group, concurrency, leaseMs } = consume;
   const topics = [...new Set(consume.topics)];
   const consumerName = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const attemptsKey = keys.attempts(channel, group);
 
-  const sources: Source[] = [];
-  for (const topic of topics) {
-    const stream = keys.stream(channel, topic);
-    const retry = keys.retry(channel, topic, group);
-    await createGroup(client, stream, group, '$');
-    await createGroup(client, retry, group, '0');
-    sources.push(
-      { key: stream, topic, own: false, cursor: '0-0' },
-      { key: retry, topic, own: true, cursor: '0-0' },
-    );
-  }
+  const sources: Source[] = topics.flatMap((topic) => [
+    { key: keys.stream(channel, topic), topic, own: false, cursor: '0-0' },
+    { key: keys.retry(channel, topic, group), topic, own: true, cursor: '0-0' },
+  ]);
+  const createGroups = async (): Promise<void> => {
+    for (const source of sources) await createGroup(client, source.key, group, source.own ? '0' : '$');
+  };
+  await createGroups();
   const sourceByKey = new Map(sources.map((s) => [s.key, s]));
-  const blocking = client.duplicate();
-  blocking.on('error', (error: unknown) => report(error, 'read'));
-  await blocking.connect();
+  // Stops the waits of the loop (an outage, a backoff) when the consumer closes.
+  const stop = new AbortController();
+  const reader = connect(client.duplicate(), (error) => report(error, 'connection'));
+  const blocking = reader.client;
+  try {
+    await reader.whenReady('consume', options.commandTimeoutMs);
+  } catch (error) {
+    blocking.destroy();
+    throw error;
+  }
 
   // Leases are checked every quarter lease (so one runs out at most a quarter late), delays every read.
   const claimEveryMs = Math.max(10, Math.floor(leaseMs / 4));
@@ -123,6 +153,9 @@ export async function startConsumer(
     entry.source.own ? '1' : '0',
   ];
 
+  // A settle that fails (the connection is lost) rejects with TIDINGS_UNAVAILABLE and changes nothing
+  // in Redis: the entry stays pending with this delivery's lease, so it comes back once the lease runs
+  // out. The slot is freed anyway; the delivery is over for this consumer.
   const settle = async (entry: Claimed, write: () => Promise<unknown>): Promise<void> => {
     if (entry.settled || context.closed()) return;
     entry.settled = true;
@@ -334,8 +367,29 @@ export async function startConsumer(
       slotFreed = done;
     });
 
+  /** What the loop does after an error, so that no error stops it and none makes it spin. */
+  let failures = 0;
+  const recover = async (error: unknown, where: RedisErrorContext['where']): Promise<void> => {
+    failures += 1;
+    const lost = isTidingsError(error, 'TIDINGS_UNAVAILABLE') || isConnectionError(error);
+    if (lost && (!connection.ready || !reader.ready)) {
+      // Reported once by the connection watchers; node-redis reconnects with backoff meanwhile.
+      await connection.untilReady(stop.signal);
+      await reader.untilReady(stop.signal);
+      return;
+    }
+    report(error, where);
+    if (error instanceof Error && error.message.startsWith('NOGROUP')) {
+      // The group is gone: a restart without persistence, or an operator. Make it again, from now on.
+      await createGroups().catch((again: unknown) => report(again, where));
+    }
+    const backoff = Math.min(tickMs * 2 ** Math.min(failures - 1, 10), MAX_RECONNECT_DELAY_MS);
+    await pause(backoff, stop.signal);
+  };
+
   const loop = async (): Promise<void> => {
     while (!stopping) {
+      let where: RedisErrorContext['where'] = 'read';
       try {
         const now = clock.now();
         const nextExpiry = expireLeases(now);
@@ -348,19 +402,23 @@ export async function startConsumer(
           continue;
         }
         if (now - lastDelayed >= tickMs) {
+          where = 'delayed';
           lastDelayed = now;
           await moveDelayed();
         }
         if (now - lastClaim >= claimEveryMs) {
+          where = 'claim';
           lastClaim = now;
           await claimIdle(free);
+          failures = 0;
           continue;
         }
+        where = 'read';
         await read(free, tickMs);
+        failures = 0;
       } catch (error) {
         if (stopping) break;
-        report(error, 'read');
-        await new Promise((resolve) => setTimeout(resolve, tickMs));
+        await recover(error, where);
       }
     }
   };
@@ -368,6 +426,7 @@ export async function startConsumer(
 
   const close = async (closeOptions: { timeoutMs?: number } = {}): Promise<void> => {
     stopping = true;
+    stop.abort();
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {

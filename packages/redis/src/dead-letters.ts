@@ -7,12 +7,12 @@ import type {
   FailureRecord,
   TransportMessage,
 } from '@tidings/core';
-import { command, type RedisClient } from './client.ts';
+import { type Connection, command, type RedisClient } from './client.ts';
 import { fieldsToMessage, type Keys, messageToFields } from './mapping.ts';
 import * as scripts from './scripts.ts';
 
-/** A dead letter as stored: the record, with the message's fields instead of its bytes. */
-interface StoredRecord extends Omit<DeadLetterRecord, 'message'> {
+/** A dead letter as stored: the record, with the message's fields instead of its bytes. @internal */
+export interface StoredRecord extends Omit<DeadLetterRecord, 'message'> {
   readonly fields: string[];
 }
 
@@ -41,13 +41,36 @@ function decode(json: string | null | undefined): DeadLetterRecord | undefined {
   return { ...rest, message: fieldsToMessage(fields, '') };
 }
 
+/** Builds the stored form of a dead letter. @internal */
+export function storedRecord(
+  id: string,
+  where: { channel: string; group: string },
+  message: TransportMessage,
+  failure: FailureRecord,
+  deadLetteredAt: number,
+): StoredRecord {
+  return {
+    ...failure,
+    id,
+    channel: where.channel,
+    group: where.group,
+    deadLetteredAt,
+    fields: messageToFields(message),
+  };
+}
+
 /**
- * Dead letters in a hash of JSON records (`<prefix>:dl`), indexed by time in one sorted set for all
- * and one per group; ties in time are ordered by id, as ZRANGE orders equal scores by member.
+ * Reading, discarding and counting the dead letters in a hash of JSON records (`<prefix>:dl`), indexed
+ * by time in one sorted set for all and one per group; ties in time are ordered by id, as ZRANGE orders
+ * equal scores by member. How a replay reaches its group is the transport's: `replay`.
  *
  * @internal
  */
-export function createDeadLetters(client: RedisClient, keys: Keys, clock: Clock): DeadLetters {
+export function createDeadLetterStorage(
+  client: RedisClient,
+  keys: Keys,
+  replay: (id: string, record: DeadLetterRecord) => Promise<boolean>,
+): DeadLetterStorage {
   const records = async (ids: readonly string[]): Promise<DeadLetterRecord[]> => {
     if (ids.length === 0) return [];
     const values = await command<(string | null)[]>(client, ['HMGET', keys.deadLetters, ...ids]);
@@ -83,20 +106,7 @@ export function createDeadLetters(client: RedisClient, keys: Keys, clock: Clock)
 
     async replay(id) {
       const record = await storage.get(id);
-      if (record === undefined) return false;
-      const { channel, group, message } = record;
-      const done = await scripts.replay.run<number>(
-        client,
-        [
-          keys.deadLetters,
-          keys.deadLetterIndex,
-          keys.deadLetterGroup(group),
-          keys.retry(channel, message.topic, group),
-          keys.attempts(channel, group),
-        ],
-        [id, group, JSON.stringify(messageToFields(message)), message.id],
-      );
-      return done === 1;
+      return record === undefined ? false : replay(id, record);
     },
 
     async discard(ids) {
@@ -129,19 +139,37 @@ export function createDeadLetters(client: RedisClient, keys: Keys, clock: Clock)
       return out;
     },
   };
+  return storage;
+}
+
+/**
+ * The dead letters of the Streams transport: a replay goes into the group's own retry stream, and a
+ * move acks the entry and stores the record in one script.
+ *
+ * @internal
+ */
+export function createDeadLetters(client: RedisClient, keys: Keys, clock: Clock): DeadLetters {
+  const storage = createDeadLetterStorage(client, keys, async (id, record) => {
+    const { channel, group, message } = record;
+    const done = await scripts.replay.run<number>(
+      client,
+      [
+        keys.deadLetters,
+        keys.deadLetterIndex,
+        keys.deadLetterGroup(group),
+        keys.retry(channel, message.topic, group),
+        keys.attempts(channel, group),
+      ],
+      [id, group, JSON.stringify(messageToFields(message)), message.id],
+    );
+    return done === 1;
+  });
 
   const move = async (request: MoveRequest): Promise<void> => {
     const id = randomUUID();
     const deadLetteredAt = clock.now();
     const { message, failure } = request;
-    const stored: StoredRecord = {
-      ...failure,
-      id,
-      channel: request.channel,
-      group: request.group,
-      deadLetteredAt,
-      fields: messageToFields(message),
-    };
+    const stored = storedRecord(id, request, message, failure, deadLetteredAt);
     await scripts.deadLetter.run(
       client,
       [
@@ -167,4 +195,38 @@ export function createDeadLetters(client: RedisClient, keys: Keys, clock: Clock)
   };
 
   return { storage, move };
+}
+
+/**
+ * The storage, waiting for the connection first: at most `timeoutMs` while it is first made, not at
+ * all while it is lost (`TIDINGS_UNAVAILABLE` at once). @internal
+ */
+export function whenConnected(
+  storage: DeadLetterStorage,
+  connection: Connection,
+  timeoutMs: number,
+): DeadLetterStorage {
+  const ready = (what: string): Promise<void> => connection.whenReady(what, timeoutMs);
+  return {
+    list: async (query) => {
+      await ready('list dead letters');
+      return storage.list(query);
+    },
+    get: async (id) => {
+      await ready('get a dead letter');
+      return storage.get(id);
+    },
+    replay: async (id) => {
+      await ready('replay a dead letter');
+      return storage.replay(id);
+    },
+    discard: async (ids) => {
+      await ready('discard dead letters');
+      return storage.discard(ids);
+    },
+    depth: async () => {
+      await ready('count dead letters');
+      return storage.depth();
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldsToMessage, messageToFields } from './mapping.ts';
+import { fieldsToMessage, frameToMessage, messageToFields, messageToFrame } from './mapping.ts';
 
 describe('stream entry mapping', () => {
   it('keeps every byte of the body and every header through the latin1 round trip', () => {
@@ -17,6 +17,29 @@ describe('stream entry mapping', () => {
       topic: 'T',
       headers: {},
       body: new Uint8Array(0),
+    });
+  });
+});
+
+describe('pub/sub frame mapping', () => {
+  it('keeps every byte of the body, the key and every header', () => {
+    const body = new Uint8Array(256).map((_, i) => i);
+    const message = {
+      id: 'm-1',
+      topic: 'T',
+      key: 'k\nwith newline',
+      headers: { 'ce-x': 'ünï\ncødé ✓' },
+      body,
+    };
+    expect(frameToMessage(messageToFrame(message), 'fallback')).toEqual(message);
+  });
+
+  it('reads a payload someone else published into a message the bus can reject', () => {
+    expect(frameToMessage(Buffer.from('hello'), 'T')).toEqual({
+      id: '',
+      topic: 'T',
+      headers: {},
+      body: new Uint8Array(Buffer.from('hello')),
     });
   });
 });

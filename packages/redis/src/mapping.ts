@@ -82,3 +82,43 @@ export function keysFor(prefix: string): Keys {
     deadLetterGroups: `${prefix}:dl:groups`,
   };
 }
+
+/**
+ * A message as one Pub/Sub payload: a JSON line with its id, topic, key and headers, then the body's
+ * bytes as they are. JSON never writes a raw newline, so the first one ends the header. @internal
+ */
+export function messageToFrame(message: TransportMessage): Buffer {
+  const head = { id: message.id, topic: message.topic, key: message.key, headers: message.headers };
+  return Buffer.concat([
+    Buffer.from(`${JSON.stringify(head)}\n`, 'utf8'),
+    Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength),
+  ]);
+}
+
+/**
+ * Reads a Pub/Sub payload back. Total, like {@link fieldsToMessage}: a payload someone else published
+ * still becomes a message (with an empty id), so that the bus dead-letters it as invalid. @internal
+ */
+export function frameToMessage(frame: Buffer, fallbackTopic: string): TransportMessage {
+  const end = frame.indexOf(0x0a);
+  let head: Record<string, unknown> = {};
+  if (end >= 0) {
+    try {
+      const parsed: unknown = JSON.parse(frame.subarray(0, end).toString('utf8'));
+      if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+        head = parsed as Record<string, unknown>;
+    } catch {
+      head = {};
+    }
+  }
+  const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
+    id: text(head.id) ?? '',
+    topic: text(head.topic) ?? fallbackTopic,
+    headers: decodeHeaders(JSON.stringify(head.headers ?? {})),
+    body: new Uint8Array(end >= 0 && text(head.id) !== undefined ? frame.subarray(end + 1) : frame),
+  };
+  const key = text(head.key);
+  if (key !== undefined) message.key = key;
+  return message;
+}

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { checkConsumeOptions, REDIS_DEFAULTS, resolveTransportOptions } from './options.ts';
+import { REDIS_PUBSUB_DEFAULTS, resolvePubSubOptions } from './pubsub-options.ts';
 
 describe('resolveTransportOptions', () => {
   it('fills in the defaults', () => {
     const resolved = resolveTransportOptions({});
-    expect(resolved).toMatchObject({ url: REDIS_DEFAULTS.url, prefix: 'tidings', blockMs: 100 });
+    expect(resolved).toMatchObject({
+      url: REDIS_DEFAULTS.url,
+      prefix: 'tidings',
+      blockMs: 100,
+      commandTimeoutMs: 2000,
+    });
     expect(resolved.maxLength).toBeUndefined();
   });
 
@@ -36,6 +42,24 @@ describe('checkConsumeOptions', () => {
   it('refuses empty topics and a missing handler', () => {
     expect(() => checkConsumeOptions({ ...valid, topics: [] }, undefined)).toThrow(
       /handler must be a function[\s\S]*topics must be a non-empty array/,
+    );
+  });
+});
+
+describe('resolvePubSubOptions', () => {
+  it('fills in the defaults', () => {
+    expect(resolvePubSubOptions({})).toMatchObject({
+      url: REDIS_PUBSUB_DEFAULTS.url,
+      prefix: 'tidings',
+      maxBuffered: 10_000,
+      commandTimeoutMs: 2000,
+    });
+  });
+
+  it('lists every problem at once, naming the Pub/Sub transport', () => {
+    const bad = { prefix: 7, maxBuffered: 0, blockMs: 5 } as never;
+    expect(() => resolvePubSubOptions(bad)).toThrow(
+      /redisPubSubTransport[\s\S]*unknown option "blockMs"[\s\S]*prefix[\s\S]*maxBuffered/,
     );
   });
 });

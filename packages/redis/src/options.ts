@@ -4,8 +4,11 @@ import type { RedisClient } from './client.ts';
 
 /** Where an error reported to `onError` happened. */
 export interface RedisErrorContext {
-  /** `handler`: a handler threw (the delivery is nacked); the others are Redis work the loop retries. */
-  readonly where: 'handler' | 'read' | 'claim' | 'settle' | 'release' | 'delayed';
+  /**
+   * `handler`: a handler threw (the delivery is nacked); `connection`: a connection was lost (reported
+   * once per outage; it reconnects by itself); the others are Redis work the loop retries.
+   */
+  readonly where: 'handler' | 'connection' | 'read' | 'claim' | 'settle' | 'release' | 'delayed';
   readonly channel?: string | undefined;
   readonly group?: string | undefined;
   readonly messageId?: string | undefined;
@@ -29,6 +32,11 @@ export interface RedisTransportOptions {
   readonly blockMs?: number;
   /** Approximate MAXLEN of every stream (default: no trimming). Trimming may drop unread messages. */
   readonly maxLength?: number;
+  /**
+   * How long a publish may wait, in ms (default 2000): for the first connection, and for Redis's reply.
+   * While the connection is lost a publish fails at once; past this it fails with `TIDINGS_UNAVAILABLE`.
+   */
+  readonly commandTimeoutMs?: number;
   /** Receives errors the consumer loop survived (default: `console.error`). */
   readonly onError?: (error: unknown, context: RedisErrorContext) => void;
 }
@@ -40,6 +48,7 @@ export interface ResolvedTransportOptions {
   readonly clock: Clock;
   readonly blockMs: number;
   readonly maxLength: number | undefined;
+  readonly commandTimeoutMs: number;
   readonly onError: (error: unknown, context: RedisErrorContext) => void;
 }
 
@@ -48,18 +57,30 @@ export const REDIS_DEFAULTS = {
   url: 'redis://127.0.0.1:6379',
   prefix: 'tidings',
   blockMs: 100,
+  commandTimeoutMs: 2000,
 } as const;
 
-const KEYS = new Set(['url', 'client', 'prefix', 'clock', 'blockMs', 'maxLength', 'onError']);
+const KEYS = new Set([
+  'url',
+  'client',
+  'prefix',
+  'clock',
+  'blockMs',
+  'maxLength',
+  'commandTimeoutMs',
+  'onError',
+]);
 
-function describe(value: unknown): string {
+/** Says what a bad option value is, for messages. @internal */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
+/** @internal */
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null;
 
 /**
@@ -81,7 +102,7 @@ export function resolveTransportOptions(given: RedisTransportOptions = {}): Reso
     if (value !== undefined && (typeof value !== 'string' || value.length === 0))
       problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
   }
-  for (const name of ['blockMs', 'maxLength'] as const) {
+  for (const name of ['blockMs', 'maxLength', 'commandTimeoutMs'] as const) {
     const value = raw[name];
     if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1))
       problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
@@ -100,6 +121,7 @@ export function resolveTransportOptions(given: RedisTransportOptions = {}): Reso
     clock: options.clock ?? systemClock,
     blockMs: options.blockMs ?? REDIS_DEFAULTS.blockMs,
     maxLength: options.maxLength,
+    commandTimeoutMs: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
     onError: options.onError ?? defaultOnError,
   };
 }
@@ -114,9 +136,13 @@ function defaultOnError(error: unknown, context: RedisErrorContext): void {
  *
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
-export function checkConsumeOptions(options: ConsumeOptions, handler: unknown): void {
+export function checkConsumeOptions(
+  options: ConsumeOptions,
+  handler: unknown,
+  where = 'redisTransport.consume',
+): void {
   if (!isRecord(options))
-    throw invalidOptions('redisTransport.consume', [`options must be an object (got ${describe(options)})`]);
+    throw invalidOptions(where, [`options must be an object (got ${describe(options)})`]);
   const raw = options as unknown as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof handler !== 'function') problems.push(`handler must be a function (got ${describe(handler)})`);
@@ -134,6 +160,8 @@ export function checkConsumeOptions(options: ConsumeOptions, handler: unknown): 
       problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
   }
   if (raw.ordered === true)
-    problems.push('ordered delivery is not supported by the redis transport (capabilities.ordering is none)');
-  if (problems.length > 0) throw invalidOptions('redisTransport.consume', problems);
+    problems.push(
+      `ordered delivery is not supported by ${where.split('.')[0]} (capabilities.ordering is none)`,
+    );
+  if (problems.length > 0) throw invalidOptions(where, problems);
 }

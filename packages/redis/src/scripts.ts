@@ -99,3 +99,27 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`);
+
+/**
+ * Pub/Sub: stores a dead letter. KEYS[1] records hash, KEYS[2] index, KEYS[3] group index, KEYS[4]
+ * group set; ARGV[1] id, ARGV[2] record JSON, ARGV[3] time, ARGV[4] group.
+ */
+export const storeDeadLetter = script(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[4])
+return 1`);
+
+/**
+ * Pub/Sub: replays a dead letter by publishing it on its group's replay channel, and removes it only
+ * when some consumer of the group heard it (-1 otherwise, and the dead letter stays). KEYS[1..3]
+ * records, index, group index; ARGV[1] id, ARGV[2] replay channel, ARGV[3] the message's payload.
+ */
+export const publishReplay = script(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('PUBLISH', ARGV[2], ARGV[3]) == 0 then return -1 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`);

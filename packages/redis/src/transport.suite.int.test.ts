@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, test } from 'vitest';
 import type { Transport } from '@tidings/core';
-import { describeTransportSuite } from '@tidings/core/testing';
-import { buildForChildren, type ChildConsumer, spawnChildConsumer } from './test-support/child-consumer.ts';
+import {
+  buildPackage,
+  type ChildConsumer,
+  describeTransportSuite,
+  spawnChildConsumer,
+} from '@tidings/core/testing';
 import { deletePrefix, REDIS_TEST_URL, redisAvailable } from './test-support/server.ts';
 import { REDIS_CAPABILITIES, redisTransport } from './transport.ts';
 
 const available = await redisAvailable();
-const build = available ? buildForChildren() : { ok: false as const, reason: 'no server' };
+// The SIGKILL case runs a consumer in a child process, on the built package as an application would.
+const build = available
+  ? buildPackage(fileURLToPath(new URL('..', import.meta.url)))
+  : { ok: false as const, reason: 'no server' };
 if (available && !build.ok) console.warn(`[redis suite] the SIGKILL case is skipped: ${build.reason}`);
 
 /** The prefix of each test's transport, by its channel, so that a spawned consumer uses the same keys. */
@@ -46,13 +54,11 @@ describe.skipIf(!available)('redis (Redis Streams on a real server)', () => {
         ? async ({ channel, group, topics, concurrency, leaseMs }) => {
             const prefix = prefixes.get(channel);
             if (prefix === undefined) throw new Error(`no transport was created for ${channel}`);
-            const child = await spawnChildConsumer(REDIS_TEST_URL, prefix, {
-              channel,
-              group,
-              topics,
-              concurrency,
-              leaseMs,
-              ordered: false,
+            const child = await spawnChildConsumer({
+              module: build.entry,
+              factory: 'redisTransport',
+              args: { url: REDIS_TEST_URL, prefix, blockMs: 50 },
+              consume: { channel, group, topics, concurrency, leaseMs },
             });
             children.push(child);
             return child;

@@ -1,9 +1,15 @@
-import { createClient } from 'redis';
 import { checkPublish, TidingsError } from '@tidings/core';
-import type { Transport, TransportCapabilities, TransportConsumer, TransportMessage } from '@tidings/core';
-import type { RedisClient } from './client.ts';
+import type {
+  DoctorFinding,
+  Transport,
+  TransportCapabilities,
+  TransportConsumer,
+  TransportMessage,
+} from '@tidings/core';
+import { closeClient, connect, openClient, type RedisClient, withTimeout } from './client.ts';
 import { startConsumer } from './consumer.ts';
-import { createDeadLetters } from './dead-letters.ts';
+import { createDeadLetters, whenConnected } from './dead-letters.ts';
+import { streamsDoctor } from './doctor.ts';
 import { keysFor, messageToFields } from './mapping.ts';
 import { checkConsumeOptions, resolveTransportOptions } from './options.ts';
 import type { RedisTransportOptions } from './options.ts';
@@ -27,6 +33,11 @@ export const REDIS_CAPABILITIES: TransportCapabilities = Object.freeze({
 export interface RedisTransport extends Transport {
   /** The transport's own connection; closed with the transport. */
   readonly client: RedisClient;
+  /**
+   * Reads the server's settings and says which break a promise of this transport (eviction, AOF,
+   * snapshots, memory limit, replication), each with its fix; changes nothing.
+   */
+  doctor(): Promise<readonly DoctorFinding[]>;
 }
 
 /**
@@ -36,7 +47,9 @@ export interface RedisTransport extends Transport {
  * group's own retry stream (now, or when its delay is due), so that only that group sees it again.
  *
  * A publish is one MULTI of XADDs and resolves once Redis has applied it; how durable that is depends
- * on the server's AOF settings (see docs/transports/redis.md).
+ * on the server's AOF settings (see docs/transports/redis.md, and `doctor()`). While Redis is away a
+ * publish fails fast with `TIDINGS_UNAVAILABLE`; connections come back by themselves, and consumers
+ * wait the outage out.
  *
  * @example
  * const transport = redisTransport({ url: 'redis://127.0.0.1:6379' });
@@ -47,16 +60,11 @@ export interface RedisTransport extends Transport {
 export function redisTransport(options: RedisTransportOptions = {}): RedisTransport {
   const resolved = resolveTransportOptions(options);
   const keys = keysFor(resolved.prefix);
-  // Always connections of our own, on RESP2 (the replies the scripts and stream reads are parsed as);
-  // a given client only lends its connection settings and stays as it is.
-  const client: RedisClient =
-    options.client === undefined
-      ? createClient({ url: resolved.url, RESP: 2 })
-      : options.client.duplicate({ RESP: 2 });
-  client.on('error', (error: unknown) => resolved.onError(error, { where: 'read' }));
-  const connected: Promise<unknown> = client.connect();
-  // Reported where it is awaited; this keeps an early failure from being unhandled meanwhile.
-  connected.catch(() => undefined);
+  const connection = connect(openClient(resolved.url, options.client), (error) =>
+    resolved.onError(error, { where: 'connection' }),
+  );
+  const { client } = connection;
+  const timeoutMs = resolved.commandTimeoutMs;
 
   const consumers = new Set<TransportConsumer>();
   let accepting = true;
@@ -75,40 +83,17 @@ export function redisTransport(options: RedisTransportOptions = {}): RedisTransp
   };
   const trim = resolved.maxLength === undefined ? [] : ['MAXLEN', '~', String(resolved.maxLength)];
 
-  const storage = {
-    list: async (...args: Parameters<typeof deadLetters.storage.list>) => {
-      await connected;
-      return deadLetters.storage.list(...args);
-    },
-    get: async (id: string) => {
-      await connected;
-      return deadLetters.storage.get(id);
-    },
-    replay: async (id: string) => {
-      await connected;
-      return deadLetters.storage.replay(id);
-    },
-    discard: async (ids: readonly string[]) => {
-      await connected;
-      return deadLetters.storage.discard(ids);
-    },
-    depth: async () => {
-      await connected;
-      return deadLetters.storage.depth();
-    },
-  };
-
   const transport: RedisTransport = {
     name: 'redis',
     capabilities: REDIS_CAPABILITIES,
-    deadLetters: storage,
+    deadLetters: whenConnected(deadLetters.storage, connection, timeoutMs),
     client,
 
     async publish(channel, messages) {
       ensureOpen('publish', !closed);
       checkPublish('redisTransport', channel, messages, REDIS_MAX_MESSAGE_BYTES);
       if (messages.length === 0) return;
-      await connected;
+      await connection.whenReady('publish', timeoutMs);
       const add = (message: TransportMessage): string[] => [
         'XADD',
         keys.stream(channel, message.topic),
@@ -118,21 +103,23 @@ export function redisTransport(options: RedisTransportOptions = {}): RedisTransp
       ];
       const [only] = messages;
       if (messages.length === 1 && only !== undefined) {
-        await client.sendCommand(add(only));
+        await withTimeout('publish', timeoutMs, client.sendCommand(add(only)));
         return;
       }
       const multi = client.multi();
       for (const message of messages) multi.addCommand(add(message));
-      await multi.exec();
+      await withTimeout('publish', timeoutMs, multi.exec());
     },
+
+    doctor: () => streamsDoctor(connection, timeoutMs),
 
     async consume(consumeOptions, handler) {
       ensureOpen('consume', accepting);
       checkConsumeOptions(consumeOptions, handler);
-      await connected;
+      await connection.whenReady('consume', timeoutMs);
       const consumer = await startConsumer(
         {
-          client,
+          connection,
           keys,
           options: resolved,
           deadLetters,
@@ -151,8 +138,7 @@ export function redisTransport(options: RedisTransportOptions = {}): RedisTransp
       closing ??= (async () => {
         await Promise.all([...consumers].map((consumer) => consumer.close()));
         closed = true;
-        await connected.catch(() => undefined);
-        if (client.isOpen) await client.close();
+        await closeClient(client);
       })();
       return closing;
     },

@@ -1,36 +1,36 @@
 import { createClient } from 'redis';
+import { serverAvailable } from '@tidings/core/testing';
 
 /** The server the integration tests use. @internal */
 export const REDIS_TEST_URL = process.env.TIDINGS_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** The port of the test server, for a proxy in front of it. @internal */
+export const REDIS_TEST_PORT = Number(new URL(REDIS_TEST_URL).port || 6379);
+
 /**
- * Whether the test server answers. When it does not, prints one loud line saying how to start it,
- * and throws when `CI=true`, where a missing server is a failure, not a skip.
- *
- * @internal
+ * Whether the test server answers (core's `serverAvailable`): one loud line saying how to start it when
+ * it does not, and a failure when `CI=true`. @internal
  */
-export async function redisAvailable(): Promise<boolean> {
-  const client = createClient({
-    url: REDIS_TEST_URL,
-    socket: { connectTimeout: 1000, reconnectStrategy: false },
+export function redisAvailable(): Promise<boolean> {
+  return serverAvailable({
+    tests: '@tidings/redis',
+    server: `Redis at ${REDIS_TEST_URL}`,
+    start:
+      'Start one with `redis-server --daemonize yes --bind 127.0.0.1 --port 6379`, or set TIDINGS_REDIS_URL to use another.',
+    probe: async () => {
+      const client = createClient({
+        url: REDIS_TEST_URL,
+        socket: { connectTimeout: 1000, reconnectStrategy: false },
+      });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.ping();
+      } finally {
+        if (client.isOpen) client.destroy();
+      }
+    },
   });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.ping();
-    await client.close();
-    return true;
-  } catch {
-    const missing =
-      `no Redis server at ${REDIS_TEST_URL} (set TIDINGS_REDIS_URL to use another). Start one with ` +
-      '`redis-server --appendonly yes --maxmemory-policy noeviction --daemonize yes`.';
-    if (process.env.CI === 'true')
-      throw new Error(
-        `@tidings/redis integration tests: ${missing} CI=true, so a missing server fails the run.`,
-      );
-    console.warn(`!!! @tidings/redis integration tests SKIPPED: ${missing}`);
-    return false;
-  }
 }
 
 /** Deletes every key under a prefix. @internal */
