@@ -1,16 +1,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { benchEmitter } from './emitter.ts';
 import { benchSqlite } from './sqlite.ts';
+import { benchTransports } from './transports.ts';
 
 /**
  * A benchmark: measures Tidings beside its peers in this process and returns one row per comparison,
- * each with `name`, `peer`, `ratio` (above 1, Tidings is better) and the two figures.
+ * each with `name`, `peer`, `ratio` (above 1, Tidings is better) and the two figures; or a report
+ * holding those rows as `cases` beside facts about the run. It receives the arguments after its name.
  */
-type Benchmark = () => Promise<readonly object[]>;
+type Benchmark = (
+  args: readonly string[],
+) => Promise<readonly object[] | { readonly cases: readonly object[] }>;
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
   emitter: benchEmitter,
   sqlite: benchSqlite,
+  transports: benchTransports,
 };
 
 const name = process.argv[2];
@@ -24,10 +29,11 @@ if (name === undefined || benchmark === undefined) {
   );
   process.exitCode = 2;
 } else {
-  const cases = await benchmark();
+  const result = await benchmark(process.argv.slice(3));
+  const report = Array.isArray(result) ? { cases: result } : result;
   const results = new URL('../results/', import.meta.url);
   await mkdir(results, { recursive: true });
   const file = new URL(`${name}.json`, results);
-  await writeFile(file, `${JSON.stringify({ cases }, null, 2)}\n`);
+  await writeFile(file, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`Wrote ${file.pathname}`);
 }
