@@ -41,6 +41,9 @@ const bus = createBus({
   },
 });
 
+// On a broker whose namespace outlives the run (NATS, RabbitMQ), start from no dead letters.
+await bus.deadLetters.discard({});
+
 // A middleware of our own: report each failed try of the shipping handler.
 const reportFailures: Middleware = async (ctx, next) => {
   try {

@@ -2,7 +2,9 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { memoryTransport, type Transport } from '@tidings/core';
+import { natsTransport } from '@tidings/nats';
 import { postgresTransport } from '@tidings/postgres';
+import { rabbitmqTransport } from '@tidings/rabbitmq';
 import { redisTransport } from '@tidings/redis';
 import { sqliteTransport } from '@tidings/sqlite';
 import pg from 'pg';
@@ -60,9 +62,29 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
         },
       };
     }
+    case 'nats': {
+      const servers = process.env.TIDINGS_NATS_URL ?? 'nats://127.0.0.1:4222';
+      // One prefix for every run: its streams and consumers stay on the server, and each run starts
+      // by discarding the dead letters an earlier run left (see main.ts).
+      const prefix = 'tidings-shop';
+      return {
+        transport: natsTransport({ servers, prefix }),
+        where: `${servers} streams ${prefix}_*`,
+        cleanUp: () => Promise.resolve(),
+      };
+    }
+    case 'rabbitmq': {
+      const url = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+      const prefix = 'tidings-shop';
+      return {
+        transport: rabbitmqTransport({ url, prefix }),
+        where: `${url.replace(/\/\/[^@]*@/, '//')} exchanges and queues ${prefix}.*`,
+        cleanUp: () => Promise.resolve(),
+      };
+    }
     case 'memory':
       return { transport: memoryTransport(), where: 'this process', cleanUp: () => Promise.resolve() };
     default:
-      throw new Error(`TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis or memory`);
+      throw new Error(`TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis, nats, rabbitmq or memory`);
   }
 }
