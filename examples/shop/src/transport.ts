@@ -74,7 +74,7 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       };
     }
     case 'rabbitmq': {
-      const url = process.env.TIDINGS_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+      const url = process.env.TIDINGS_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
       const prefix = 'tidings-shop';
       return {
         transport: rabbitmqTransport({ url, prefix }),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { serverAvailable } from '@tidings/core/testing';
 
 /** The server the integration tests use. @internal */
 export const NATS_TEST_URL = process.env.TIDINGS_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -11,32 +12,24 @@ export function testPrefix(): string {
 }
 
 /**
- * Whether the test server answers with JetStream on. When it does not, prints one loud line saying
- * how to start it, and throws when `CI=true`, where a missing server is a failure, not a skip.
- *
- * @internal
+ * Whether the test server answers with JetStream on (core's `serverAvailable`): one loud line saying
+ * how to start it when it does not, and a failure when `CI=true`. @internal
  */
-export async function natsAvailable(): Promise<boolean> {
-  try {
-    const nc = await connect({ servers: NATS_TEST_URL, timeout: 1_000, reconnect: false });
-    try {
-      await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
-    } finally {
-      await nc.close();
-    }
-    return true;
-  } catch (error) {
-    const missing =
-      `no NATS server with JetStream at ${NATS_TEST_URL} (${(error as Error).message}; set TIDINGS_NATS_URL to use ` +
-      'another). Start one with `nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server`.';
-    if (process.env.CI === 'true')
-      throw new Error(
-        `@tidings/nats integration tests: ${missing} CI=true, so a missing server fails the run.`,
-        { cause: error },
-      );
-    console.warn(`!!! @tidings/nats integration tests SKIPPED: ${missing}`);
-    return false;
-  }
+export function natsAvailable(): Promise<boolean> {
+  return serverAvailable({
+    tests: '@tidings/nats',
+    server: `NATS server with JetStream at ${NATS_TEST_URL}`,
+    start:
+      'Start one with `nats-server -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server`, or set TIDINGS_NATS_URL to use another.',
+    probe: async () => {
+      const nc = await connect({ servers: NATS_TEST_URL, timeout: 1_000, reconnect: false });
+      try {
+        await (await jetstreamManager(nc, { timeout: 1_000 })).getAccountInfo();
+      } finally {
+        await nc.close();
+      }
+    },
+  });
 }
 
 /** Deletes every stream (with its consumers) of a prefix. @internal */

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { connect } from 'amqplib';
+import { serverAvailable } from '@tidings/core/testing';
 
 const run = promisify(execFile);
 
@@ -9,30 +10,20 @@ const run = promisify(execFile);
 export const RABBITMQ_TEST_URL = process.env.TIDINGS_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 /**
- * Whether the test broker answers. When it does not, prints one loud line saying how to start it, and
- * throws when `CI=true`, where a missing broker is a failure, not a skip.
- *
- * @internal
+ * Whether the test broker answers (core's `serverAvailable`): one loud line saying how to start it
+ * when it does not, and a failure when `CI=true`. @internal
  */
-export async function rabbitmqAvailable(): Promise<boolean> {
-  try {
-    const connection = await connect(RABBITMQ_TEST_URL, { timeout: 2_000 });
-    await connection.close();
-    return true;
-  } catch (error) {
-    const missing =
-      `no RabbitMQ at ${RABBITMQ_TEST_URL} (${String(error)}; set TIDINGS_RABBITMQ_URL to use another). ` +
-      'Start one with `rabbitmq-server -detached` (RabbitMQ 3.10 or later).';
-    if (process.env.CI === 'true')
-      throw new Error(
-        `@tidings/rabbitmq integration tests: ${missing} CI=true, so a missing broker fails the run.`,
-        {
-          cause: error,
-        },
-      );
-    console.warn(`!!! @tidings/rabbitmq integration tests SKIPPED: ${missing}`);
-    return false;
-  }
+export function rabbitmqAvailable(): Promise<boolean> {
+  return serverAvailable({
+    tests: '@tidings/rabbitmq',
+    server: `RabbitMQ at ${RABBITMQ_TEST_URL}`,
+    start:
+      'Start one with `rabbitmq-server -detached` (RabbitMQ 3.10 or later), or set TIDINGS_RABBITMQ_URL to use another.',
+    probe: async () => {
+      const connection = await connect(RABBITMQ_TEST_URL, { timeout: 2_000 });
+      await connection.close();
+    },
+  });
 }
 
 /** A prefix under one root per test file, so one cleanup at the end finds everything the file made. @internal */
