@@ -125,8 +125,15 @@ export async function startConsumer(
     await write();
   };
 
-  const flushed = async (): Promise<void> => {
-    await connection.current('settle').flush();
+  // One flush (a PING the server answers after everything sent before it) confirms every ack and nak
+  // made in the same turn: a round trip per batch rather than a request per message.
+  let pendingFlush: Promise<void> | undefined;
+  const flushed = (): Promise<void> => {
+    pendingFlush ??= Promise.resolve().then(() => {
+      pendingFlush = undefined;
+      return connection.current('settle').flush();
+    });
+    return pendingFlush;
   };
 
   const clearTries = (held: Held): void => {
@@ -140,7 +147,9 @@ export async function startConsumer(
 
   const ack = async (held: Held): Promise<void> => {
     try {
-      await connection.whileUp('ack', held.msg.ackAck({ timeout: options.requestTimeoutMs }));
+      connection.current('ack');
+      held.msg.ack();
+      await connection.whileUp('ack', flushed());
     } catch (error) {
       throw translate(error, 'ack');
     }
