@@ -15,6 +15,7 @@ export type TidingsErrorCode =
   | 'TIDINGS_UNAVAILABLE'
   | 'TIDINGS_UNSUPPORTED'
   | 'TIDINGS_NOT_FOUND'
+  | 'TIDINGS_STREAM_DELETED'
   | 'TIDINGS_HANDLER_FAILED';
 
 /** Options accepted by every Tidings error constructor. */

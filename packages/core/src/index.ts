@@ -53,6 +53,21 @@ export type { AsyncApiOptions } from './catalog-docs.ts';
 export { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from './stored-message.ts';
 export type { MessageRow } from './stored-message.ts';
 export { checkPublish } from './transport-checks.ts';
+export {
+  checkConsumeOptions,
+  checkOptions,
+  checkOptionsObject,
+  clockProblem,
+  consoleErrorReporter,
+  consumeOptionsProblems,
+  describeValue,
+  functionProblem,
+  isRecord,
+  numberProblem,
+  stringProblem,
+  unknownKeyProblems,
+} from './option-checks.ts';
+export type { ConsumeOptionRules, ErrorReportContext, NumberRule, OptionChecks } from './option-checks.ts';
 export { formatFinding, hasDoctor, runDoctor } from './doctor.ts';
 export type { DoctorCapable, DoctorFinding, DoctorLevel } from './doctor.ts';
 export { fromTransportMessage, toTransportMessage } from './message.ts';
@@ -69,6 +84,49 @@ export type {
   TransportConsumer,
   TransportMessage,
 } from './transport.ts';
+
+// The event store contract, the memory store, aggregates, snapshots and deciders
+export { memoryEventStore } from './event-store/memory-store.ts';
+export type { MemoryEventStoreOptions } from './event-store/memory-store.ts';
+export { aggregateStream } from './event-store/aggregate.ts';
+export type { AggregateStreamOptions, AggregateStreamResult } from './event-store/aggregate.ts';
+export type { SnapshotPolicy } from './event-store/snapshots.ts';
+export { defineDecider, handleCommand } from './event-store/decider.ts';
+export type { Decider, HandleCommandOptions, HandleCommandResult } from './event-store/decider.ts';
+export type {
+  AppendOptions,
+  AppendResult,
+  DeleteStreamOptions,
+  EventStore,
+  EventStoreCapabilities,
+  ExpectedVersion,
+  GlobalPosition,
+  ReadAllOptions,
+  ReadAllResult,
+  ReadStreamOptions,
+  ReadStreamResult,
+  RecordedEvent,
+  StoredSnapshot,
+  StreamBound,
+  StreamMetadata,
+} from './event-store/types.ts';
+
+// The rules every event store shares, for adapters
+export {
+  checkAppend,
+  checkExpectedVersion,
+  checkStream,
+  formatSequencePosition,
+  isVersionConflict,
+  parseSequencePosition,
+  resolveReadAll,
+  resolveReadStream,
+  retriedAppend,
+  tombstonedError,
+  unreadableEvent,
+  upcastRecorded,
+} from './event-store/checks.ts';
+export type { LocatedEvent, ResolvedStreamRead, StoredAt } from './event-store/checks.ts';
 
 // The in-process emitter
 export { createEmitter } from './emitter.ts';

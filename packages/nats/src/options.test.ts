@@ -40,7 +40,7 @@ describe('resolveTransportOptions', () => {
       expect.objectContaining({
         code: 'TIDINGS_INVALID_OPTIONS',
         message: expect.stringMatching(
-          /unknown option "colour"[\s\S]*servers must be[\s\S]*prefix must be[\s\S]*maxAckPending[\s\S]*fetchExpiresMs must be an integer >= 1000[\s\S]*replicas must be at most 5/,
+          /unknown option "colour"[\s\S]*servers must be[\s\S]*prefix must be[\s\S]*replicas must be at most 5, JetStream's limit[\s\S]*maxAckPending[\s\S]*fetchExpiresMs must be an integer >= 1000/,
         ) as unknown,
       }),
     );
@@ -69,6 +69,14 @@ describe('checkConsumeOptions', () => {
   it('refuses empty topics, a zero lease and a missing handler', () => {
     expect(() => checkConsumeOptions({ ...valid, topics: [], leaseMs: 0 }, undefined)).toThrow(
       /handler must be a function[\s\S]*topics must be a non-empty array[\s\S]*leaseMs must be/,
+    );
+  });
+
+  it('keeps names short and the lease whole, as JetStream names and ack waits need', () => {
+    expect(() =>
+      checkConsumeOptions({ ...valid, group: 'g'.repeat(101), leaseMs: 1.5 }, () => Promise.resolve()),
+    ).toThrow(
+      /group must be a string of 1-100 characters[\s\S]*leaseMs must be an integer >= 1 \(got 1\.5\)/,
     );
   });
 });

@@ -1,14 +1,26 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import { invalidOptions, systemClock } from '@tidings/core';
-import type { Clock, ConsumeOptions } from '@tidings/core';
+import {
+  checkConsumeOptions as checkCommonConsumeOptions,
+  checkOptions,
+  consoleErrorReporter,
+  describeValue,
+  isRecord,
+  numberProblem,
+  stringProblem,
+  systemClock,
+} from '@tidings/core';
+import type {
+  Clock,
+  ConsumeOptionRules,
+  ConsumeOptions,
+  ErrorReportContext,
+  NumberRule,
+} from '@tidings/core';
 
 /** Where an error reported to `onError` happened. */
-export interface NatsErrorContext {
+export interface NatsErrorContext extends ErrorReportContext {
   /** `handler`: a handler threw (the delivery is nacked); the others are NATS work the loop retries. */
   readonly where: 'handler' | 'fetch' | 'settle' | 'release' | 'tries' | 'connection';
-  readonly channel?: string | undefined;
-  readonly group?: string | undefined;
-  readonly messageId?: string | undefined;
 }
 
 /** Options of {@link natsTransport}. */
@@ -98,36 +110,54 @@ const KEYS = new Set([
 /** A prefix is one subject token and the start of stream names: letters, digits and `-`. */
 const PREFIX = /^[A-Za-z0-9-]{1,32}$/;
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
 const isServer = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
 
-function integerProblems(raw: Record<string, unknown>, problems: string[]): void {
-  const minimums: [keyof NatsTransportOptions, number][] = [
-    ['replicas', 1],
-    ['duplicateWindowMs', 1],
-    ['retryHorizonMs', 0],
-    ['maxAgeMs', 1],
-    ['maxAckPending', 1],
-    ['requestTimeoutMs', 1],
-    ['fetchExpiresMs', 1_000],
-    ['maxMessageBytes', 1],
-  ];
-  for (const [name, minimum] of minimums) {
-    const value = raw[name];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < minimum))
-      problems.push(`${name} must be an integer >= ${minimum} (got ${describe(value)})`);
-  }
-  if (typeof raw.replicas === 'number' && raw.replicas > 5)
-    problems.push(`replicas must be at most 5, JetStream's limit (got ${raw.replicas})`);
+/** The whole-number options and their ranges. */
+const INTEGERS: readonly (readonly [keyof NatsTransportOptions, NumberRule])[] = [
+  ['replicas', { min: 1, max: 5, maxReason: "JetStream's limit" }],
+  ['duplicateWindowMs', { min: 1 }],
+  ['retryHorizonMs', { min: 0 }],
+  ['maxAgeMs', { min: 1 }],
+  ['maxAckPending', { min: 1 }],
+  ['requestTimeoutMs', { min: 1 }],
+  ['fetchExpiresMs', { min: 1_000 }],
+  ['maxMessageBytes', { min: 1 }],
+];
+
+const defaultOnError = consoleErrorReporter('@tidings/nats');
+
+/**
+ * Channel and group become stream, consumer and subject names, so they stay short; the lease becomes the
+ * consumer's ack wait, in whole milliseconds; ordering is not kept.
+ */
+const CONSUME_RULES: ConsumeOptionRules = {
+  maxNameLength: 100,
+  leaseMs: { min: 1, integer: true },
+  orderedNotSupportedBy: 'the nats transport',
+};
+
+/** Problems with `servers` and `connection`: one of them is needed, and each must be what it says. */
+function connectionProblems(raw: Record<string, unknown>): string[] {
+  const { servers, connection } = raw;
+  const problems: string[] = [];
+  if (servers === undefined && connection === undefined)
+    problems.push("servers is required (e.g. 'nats://127.0.0.1:4222'), or pass an open connection");
+  else if (
+    servers !== undefined &&
+    !isServer(servers) &&
+    !(Array.isArray(servers) && servers.length > 0 && servers.every(isServer))
+  )
+    problems.push(`servers must be a URL or a non-empty array of URLs (got ${describeValue(servers)})`);
+  if (
+    connection !== undefined &&
+    (!isRecord(connection) ||
+      typeof connection.publish !== 'function' ||
+      typeof connection.status !== 'function')
+  )
+    problems.push(
+      `connection must be a NatsConnection from @nats-io/transport-node (got ${describeValue(connection)})`,
+    );
+  return problems;
 }
 
 /**
@@ -136,71 +166,38 @@ function integerProblems(raw: Record<string, unknown>, problems: string[]): void
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function resolveTransportOptions(given: NatsTransportOptions): ResolvedTransportOptions {
-  if (!isRecord(given))
-    throw invalidOptions('natsTransport', [
-      `options must be an object such as { servers: 'nats://127.0.0.1:4222' } (got ${describe(given)})`,
-    ]);
-  const raw: Record<string, unknown> = given;
-  const problems: string[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
-  }
-  const servers = raw.servers;
-  if (servers === undefined && raw.connection === undefined)
-    problems.push("servers is required (e.g. 'nats://127.0.0.1:4222'), or pass an open connection");
-  else if (
-    servers !== undefined &&
-    !isServer(servers) &&
-    !(Array.isArray(servers) && servers.length > 0 && servers.every(isServer))
-  )
-    problems.push(`servers must be a URL or a non-empty array of URLs (got ${describe(servers)})`);
-  const connection = raw.connection;
-  if (
-    connection !== undefined &&
-    (!isRecord(connection) ||
-      typeof connection.publish !== 'function' ||
-      typeof connection.status !== 'function')
-  )
-    problems.push(
-      `connection must be a NatsConnection from @nats-io/transport-node (got ${describe(connection)})`,
-    );
-  if (raw.name !== undefined && (typeof raw.name !== 'string' || raw.name === ''))
-    problems.push(`name must be a non-empty string (got ${describe(raw.name)})`);
-  if (raw.prefix !== undefined && (typeof raw.prefix !== 'string' || !PREFIX.test(raw.prefix)))
-    problems.push(`prefix must be 1-32 letters, digits or "-" (got ${describe(raw.prefix)})`);
-  integerProblems(raw, problems);
-  const clock = raw.clock;
-  if (clock !== undefined && (!isRecord(clock) || typeof clock.now !== 'function'))
-    problems.push(`clock must have now() and sleep(ms, signal) (got ${describe(clock)})`);
-  if (raw.onError !== undefined && typeof raw.onError !== 'function')
-    problems.push(`onError must be a function (got ${describe(raw.onError)})`);
-  if (problems.length > 0) throw invalidOptions('natsTransport', problems);
-  const valid = given as NatsTransportOptions;
+  checkOptions('natsTransport', given, {
+    known: KEYS,
+    example: "{ servers: 'nats://127.0.0.1:4222' }",
+    problems: (raw) => [
+      ...connectionProblems(raw),
+      stringProblem('name', raw.name),
+      raw.prefix === undefined || (typeof raw.prefix === 'string' && PREFIX.test(raw.prefix))
+        ? undefined
+        : `prefix must be 1-32 letters, digits or "-" (got ${describeValue(raw.prefix)})`,
+      ...INTEGERS.map(([name, rule]) => numberProblem(name, raw[name], { ...rule, integer: true })),
+    ],
+  });
   return {
     servers:
-      valid.servers === undefined
+      given.servers === undefined
         ? []
-        : typeof valid.servers === 'string'
-          ? [valid.servers]
-          : [...valid.servers],
-    name: valid.name ?? NATS_DEFAULTS.name,
-    prefix: valid.prefix ?? NATS_DEFAULTS.prefix,
-    clock: valid.clock ?? systemClock,
-    replicas: valid.replicas ?? NATS_DEFAULTS.replicas,
-    duplicateWindowMs: valid.duplicateWindowMs ?? NATS_DEFAULTS.duplicateWindowMs,
-    retryHorizonMs: valid.retryHorizonMs ?? NATS_DEFAULTS.retryHorizonMs,
-    maxAgeMs: valid.maxAgeMs,
-    maxAckPending: valid.maxAckPending ?? NATS_DEFAULTS.maxAckPending,
-    requestTimeoutMs: valid.requestTimeoutMs ?? NATS_DEFAULTS.requestTimeoutMs,
-    fetchExpiresMs: valid.fetchExpiresMs ?? NATS_DEFAULTS.fetchExpiresMs,
-    maxMessageBytes: valid.maxMessageBytes ?? NATS_DEFAULTS.maxMessageBytes,
-    onError: valid.onError ?? defaultOnError,
+        : typeof given.servers === 'string'
+          ? [given.servers]
+          : [...given.servers],
+    name: given.name ?? NATS_DEFAULTS.name,
+    prefix: given.prefix ?? NATS_DEFAULTS.prefix,
+    clock: given.clock ?? systemClock,
+    replicas: given.replicas ?? NATS_DEFAULTS.replicas,
+    duplicateWindowMs: given.duplicateWindowMs ?? NATS_DEFAULTS.duplicateWindowMs,
+    retryHorizonMs: given.retryHorizonMs ?? NATS_DEFAULTS.retryHorizonMs,
+    maxAgeMs: given.maxAgeMs,
+    maxAckPending: given.maxAckPending ?? NATS_DEFAULTS.maxAckPending,
+    requestTimeoutMs: given.requestTimeoutMs ?? NATS_DEFAULTS.requestTimeoutMs,
+    fetchExpiresMs: given.fetchExpiresMs ?? NATS_DEFAULTS.fetchExpiresMs,
+    maxMessageBytes: given.maxMessageBytes ?? NATS_DEFAULTS.maxMessageBytes,
+    onError: given.onError ?? defaultOnError,
   };
-}
-
-function defaultOnError(error: unknown, context: NatsErrorContext): void {
-  const where = [context.where, context.group, context.channel, context.messageId].filter(Boolean).join(' ');
-  console.error(`[@tidings/nats] ${where}:`, error);
 }
 
 /**
@@ -209,25 +206,5 @@ function defaultOnError(error: unknown, context: NatsErrorContext): void {
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function checkConsumeOptions(options: ConsumeOptions, handler: unknown): void {
-  if (!isRecord(options))
-    throw invalidOptions('natsTransport.consume', [`options must be an object (got ${describe(options)})`]);
-  const raw = options as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof handler !== 'function') problems.push(`handler must be a function (got ${describe(handler)})`);
-  for (const name of ['channel', 'group'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'string' || value.length === 0 || value.length > 100)
-      problems.push(`${name} must be a string of 1-100 characters (got ${describe(value)})`);
-  }
-  const topics = raw.topics;
-  if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === ''))
-    problems.push(`topics must be a non-empty array of topic names (got ${describe(topics)})`);
-  for (const name of ['concurrency', 'leaseMs'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-      problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
-  }
-  if (raw.ordered === true)
-    problems.push('ordered delivery is not supported by the nats transport (capabilities.ordering is none)');
-  if (problems.length > 0) throw invalidOptions('natsTransport.consume', problems);
+  checkCommonConsumeOptions('natsTransport.consume', options, handler, CONSUME_RULES);
 }

@@ -54,8 +54,8 @@ describe('postgresTransport options', () => {
         extra: true,
       }),
     ).toEqual([
-      'connectionString must be a non-empty string (got "")',
       'unknown option "extra"',
+      'connectionString must be a non-empty string (got "")',
       'schema must be a plain identifier of at most 41 characters (got "drop table; --")',
       'pollIntervalMs must be a finite number > 0 (got 0)',
       'retentionMs must be a finite number >= 0 (got -1)',

@@ -1,18 +1,24 @@
 import type { Pool } from 'pg';
-import { invalidOptions, systemClock } from '@tidings/core';
-import type { Clock, ConsumeOptions } from '@tidings/core';
+import {
+  checkConsumeOptions as checkCommonConsumeOptions,
+  checkOptions,
+  consoleErrorReporter,
+  describeValue,
+  isRecord,
+  numberProblem,
+  stringProblem,
+  systemClock,
+} from '@tidings/core';
+import type { Clock, ConsumeOptions, ErrorReportContext } from '@tidings/core';
 
 /** Where an error reported to `onError` happened, and on which delivery when there is one. */
-export interface PostgresErrorContext {
+export interface PostgresErrorContext extends ErrorReportContext {
   /**
    * `handler`: a handler threw (the delivery is nacked); `listen`: the wake-up connection dropped;
    * `connection`: an idle pooled connection failed (the pool replaces it); the others are database
    * work the loop retries.
    */
   readonly where: 'handler' | 'claim' | 'settle' | 'cleanup' | 'release' | 'listen' | 'connection';
-  readonly channel?: string | undefined;
-  readonly group?: string | undefined;
-  readonly messageId?: string | undefined;
 }
 
 /** How the transport reaches the database. */
@@ -92,30 +98,36 @@ const TRANSPORT_KEYS = new Set([
   'onError',
 ]);
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+/** The schema is written into SQL unquoted, so only a plain identifier is accepted. */
+const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
+
+const defaultOnError = consoleErrorReporter('@tidings/postgres');
+
+/** Problems with the `connectionString` / `pool` pair, as sentences. */
+function connectionProblems(raw: Record<string, unknown>): string[] {
+  const { connectionString, pool } = raw;
+  if (connectionString !== undefined && pool !== undefined)
+    return ['pass either connectionString or pool, not both'];
+  if (connectionString === undefined && pool === undefined)
+    return ["connectionString or pool is required; pass { connectionString: 'postgres://…' }"];
+  if (connectionString !== undefined) {
+    const problem = stringProblem('connectionString', connectionString);
+    return problem === undefined ? [] : [problem];
+  }
+  return isRecord(pool) && typeof pool.connect === 'function'
+    ? []
+    : [`pool must be a pg Pool (got ${describeValue(pool)})`];
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
-function numberProblem(
-  name: string,
-  value: unknown,
-  { min, integer, exclusive }: { min: number; integer?: boolean; exclusive?: boolean },
-): string | undefined {
-  if (value === undefined) return undefined;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (exclusive ? value > min : value >= min) &&
-    (!integer || Number.isInteger(value));
-  if (ok) return undefined;
-  const kind = integer ? 'an integer' : 'a finite number';
-  return `${name} must be ${kind} ${exclusive ? '>' : '>='} ${min} (got ${describe(value)})`;
+/** Problems with the two timeouts, which only a pool the transport opens can take. */
+function timeoutProblems(raw: Record<string, unknown>): (string | undefined)[] {
+  return (['connectTimeoutMs', 'queryTimeoutMs'] as const).flatMap((name) => [
+    numberProblem(name, raw[name], { min: 0, integer: true, exclusive: true }),
+    raw[name] !== undefined && raw.pool !== undefined
+      ? `${name} applies to a pool the transport opens; set ` +
+        `${name === 'connectTimeoutMs' ? 'connectionTimeoutMillis' : 'query_timeout'} on your pool instead`
+      : undefined,
+  ]);
 }
 
 /**
@@ -124,57 +136,18 @@ function numberProblem(
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function resolveTransportOptions(options: PostgresTransportOptions): ResolvedTransportOptions {
-  if (!isRecord(options))
-    throw invalidOptions('postgresTransport', [`options must be an object (got ${describe(options)})`]);
-  const raw = options as Record<string, unknown>;
-  const problems: string[] = [];
-  const { connectionString, pool } = raw;
-  if (connectionString !== undefined && pool !== undefined) {
-    problems.push('pass either connectionString or pool, not both');
-  } else if (connectionString === undefined && pool === undefined) {
-    problems.push("connectionString or pool is required; pass { connectionString: 'postgres://…' }");
-  } else if (
-    connectionString !== undefined &&
-    (typeof connectionString !== 'string' || connectionString === '')
-  ) {
-    problems.push(`connectionString must be a non-empty string (got ${describe(connectionString)})`);
-  } else if (pool !== undefined && (!isRecord(pool) || typeof pool.connect !== 'function')) {
-    problems.push(`pool must be a pg Pool (got ${describe(pool)})`);
-  }
-  for (const key of Object.keys(raw)) {
-    if (!TRANSPORT_KEYS.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
-  }
-  if (
-    raw.schema !== undefined &&
-    (typeof raw.schema !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,40}$/.test(raw.schema))
-  ) {
-    problems.push(`schema must be a plain identifier of at most 41 characters (got ${describe(raw.schema)})`);
-  }
-  const push = (problem: string | undefined): void => {
-    if (problem !== undefined) problems.push(problem);
-  };
-  push(numberProblem('pollIntervalMs', raw.pollIntervalMs, { min: 0, exclusive: true }));
-  push(numberProblem('retentionMs', raw.retentionMs, { min: 0 }));
-  for (const name of ['connectTimeoutMs', 'queryTimeoutMs'] as const) {
-    push(numberProblem(name, raw[name], { min: 0, integer: true, exclusive: true }));
-    if (raw[name] !== undefined && pool !== undefined) {
-      problems.push(
-        `${name} applies to a pool the transport opens; set ` +
-          `${name === 'connectTimeoutMs' ? 'connectionTimeoutMillis' : 'query_timeout'} on your pool instead`,
-      );
-    }
-  }
-  const clock = raw.clock;
-  if (
-    clock !== undefined &&
-    (!isRecord(clock) || typeof clock.now !== 'function' || typeof clock.sleep !== 'function')
-  ) {
-    problems.push(`clock must have now() and sleep(ms, signal) (got ${describe(clock)})`);
-  }
-  if (raw.onError !== undefined && typeof raw.onError !== 'function') {
-    problems.push(`onError must be a function (got ${describe(raw.onError)})`);
-  }
-  if (problems.length > 0) throw invalidOptions('postgresTransport', problems);
+  checkOptions('postgresTransport', options, {
+    known: TRANSPORT_KEYS,
+    problems: (raw) => [
+      ...connectionProblems(raw),
+      raw.schema === undefined || (typeof raw.schema === 'string' && SCHEMA.test(raw.schema))
+        ? undefined
+        : `schema must be a plain identifier of at most 41 characters (got ${describeValue(raw.schema)})`,
+      numberProblem('pollIntervalMs', raw.pollIntervalMs, { min: 0, exclusive: true }),
+      numberProblem('retentionMs', raw.retentionMs, { min: 0 }),
+      ...timeoutProblems(raw),
+    ],
+  });
   return {
     schema: options.schema ?? POSTGRES_DEFAULTS.schema,
     pollIntervalMs: options.pollIntervalMs ?? POSTGRES_DEFAULTS.pollIntervalMs,
@@ -186,46 +159,11 @@ export function resolveTransportOptions(options: PostgresTransportOptions): Reso
   };
 }
 
-function defaultOnError(error: unknown, context: PostgresErrorContext): void {
-  const where = [context.where, context.group, context.channel, context.messageId].filter(Boolean).join(' ');
-  console.error(`[@tidings/postgres] ${where}:`, error);
-}
-
 /**
  * Checks what a consumer asks for, and its handler.
  *
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function checkConsumeOptions(options: ConsumeOptions, handler: unknown): void {
-  if (!isRecord(options))
-    throw invalidOptions('postgresTransport.consume', [
-      `options must be an object (got ${describe(options)})`,
-    ]);
-  const raw = options as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof handler !== 'function') problems.push(`handler must be a function (got ${describe(handler)})`);
-  for (const name of ['channel', 'group'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'string' || value.length === 0)
-      problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
-  }
-  const topics = raw.topics;
-  if (!Array.isArray(topics) || topics.length === 0) {
-    problems.push(`topics must be a non-empty array of topic names (got ${describe(topics)})`);
-  } else {
-    topics.forEach((topic, index) => {
-      if (typeof topic !== 'string' || topic.length === 0) {
-        problems.push(`topics[${index}] must be a non-empty string (got ${describe(topic)})`);
-      }
-    });
-  }
-  const concurrency = numberProblem('concurrency', raw.concurrency, { min: 1, integer: true });
-  if (raw.concurrency === undefined) problems.push('concurrency is required (an integer >= 1)');
-  else if (concurrency !== undefined) problems.push(concurrency);
-  const lease = numberProblem('leaseMs', raw.leaseMs, { min: 0, exclusive: true });
-  if (raw.leaseMs === undefined) problems.push('leaseMs is required (a number > 0)');
-  else if (lease !== undefined) problems.push(lease);
-  if (typeof raw.ordered !== 'boolean')
-    problems.push(`ordered must be a boolean (got ${describe(raw.ordered)})`);
-  if (problems.length > 0) throw invalidOptions('postgresTransport.consume', problems);
+  checkCommonConsumeOptions('postgresTransport.consume', options, handler);
 }

@@ -85,4 +85,10 @@ describe('checkConsumeOptions', () => {
       checkConsumeOptions({ ...valid, topics: [], concurrency: 70_000 }, undefined, 'tidings'),
     ).toThrow(/handler must be a function[\s\S]*topics must be a non-empty array[\s\S]*at most 65535/);
   });
+
+  it('still checks wildcard topics when the channel itself is refused', () => {
+    expect(() => checkConsumeOptions({ ...valid, channel: '', topics: ['a.*'] }, handler, 'tidings')).toThrow(
+      /channel must be a non-empty string[\s\S]*"a\.\*" has a "\*" or "#" word/,
+    );
+  });
 });

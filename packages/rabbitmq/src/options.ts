@@ -1,17 +1,22 @@
-import { DEFAULT_RETRY, invalidOptions, systemClock } from '@tidings/core';
-import type { Clock, ConsumeOptions } from '@tidings/core';
+import {
+  checkConsumeOptions as checkCommonConsumeOptions,
+  checkOptions,
+  consoleErrorReporter,
+  DEFAULT_RETRY,
+  describeValue,
+  numberProblem,
+  systemClock,
+} from '@tidings/core';
+import type { Clock, ConsumeOptions, ErrorReportContext } from '@tidings/core';
 
 /** Where an error reported to `onError` happened. */
-export interface RabbitmqErrorContext {
+export interface RabbitmqErrorContext extends ErrorReportContext {
   /**
    * `handler`: a handler threw (the delivery is nacked); `connection`: the connection dropped or could
    * not be made (it is retried); `attach`: a consumer could not (re)declare its queue or start
    * consuming (retried); `settle`: an ack, nack or dead letter failed.
    */
   readonly where: 'handler' | 'connection' | 'attach' | 'settle';
-  readonly channel?: string | undefined;
-  readonly group?: string | undefined;
-  readonly messageId?: string | undefined;
 }
 
 /** Options of {@link rabbitmqTransport}. */
@@ -87,15 +92,19 @@ const INTEGERS = [
 /** The longest name RabbitMQ accepts for an exchange, a queue or a routing key, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
+const defaultOnError = consoleErrorReporter('@tidings/rabbitmq');
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
+/** Problems with the prefix of exchange and queue names. */
+function prefixProblem(prefix: unknown): string | undefined {
+  if (prefix === undefined) return undefined;
+  if (typeof prefix !== 'string' || prefix.length === 0)
+    return `prefix must be a non-empty string (got ${describeValue(prefix)})`;
+  if (prefix.startsWith('amq.'))
+    return `prefix must not start with "amq.", which RabbitMQ reserves (got ${describeValue(prefix)})`;
+  if (Buffer.byteLength(prefix) > 100)
+    return 'prefix must be at most 100 bytes, to leave room for channel and group in queue names';
+  return undefined;
+}
 
 /**
  * Checks every option and fills in the defaults.
@@ -103,65 +112,40 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function resolveTransportOptions(options: RabbitmqTransportOptions = {}): ResolvedTransportOptions {
-  const given = options;
-  if (!isRecord(options))
-    throw invalidOptions('rabbitmqTransport', [`options must be an object (got ${describe(given)})`]);
-  const raw: Record<string, unknown> = options;
-  const problems: string[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
-  }
-  if (raw.url !== undefined && (typeof raw.url !== 'string' || !/^amqps?:\/\//.test(raw.url)))
-    problems.push(`url must be an AMQP URL such as "amqp://user:pass@host:5672" (got ${describe(raw.url)})`);
-  const prefix = raw.prefix;
-  if (prefix !== undefined) {
-    if (typeof prefix !== 'string' || prefix.length === 0)
-      problems.push(`prefix must be a non-empty string (got ${describe(prefix)})`);
-    else if (prefix.startsWith('amq.'))
-      problems.push(`prefix must not start with "amq.", which RabbitMQ reserves (got ${describe(prefix)})`);
-    else if (Buffer.byteLength(prefix) > 100)
-      problems.push('prefix must be at most 100 bytes, to leave room for channel and group in queue names');
-  }
-  for (const name of INTEGERS) {
-    const value = raw[name];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1))
-      problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
-  }
-  const clock = raw.clock;
-  if (clock !== undefined && (!isRecord(clock) || typeof clock.now !== 'function'))
-    problems.push(`clock must have now() and sleep(ms, signal) (got ${describe(clock)})`);
-  if (raw.onError !== undefined && typeof raw.onError !== 'function')
-    problems.push(`onError must be a function (got ${describe(raw.onError)})`);
-  if (problems.length > 0) throw invalidOptions('rabbitmqTransport', problems);
-  const reconnectDelayMs = given.reconnectDelayMs ?? RABBITMQ_DEFAULTS.reconnectDelayMs;
+  checkOptions('rabbitmqTransport', options, {
+    known: KEYS,
+    problems: (raw) => [
+      raw.url === undefined || (typeof raw.url === 'string' && /^amqps?:\/\//.test(raw.url))
+        ? undefined
+        : `url must be an AMQP URL such as "amqp://user:pass@host:5672" (got ${describeValue(raw.url)})`,
+      prefixProblem(raw.prefix),
+      ...INTEGERS.map((name) => numberProblem(name, raw[name], { min: 1, integer: true })),
+    ],
+  });
+  const reconnectDelayMs = options.reconnectDelayMs ?? RABBITMQ_DEFAULTS.reconnectDelayMs;
   return {
-    url: given.url ?? RABBITMQ_DEFAULTS.url,
-    prefix: given.prefix ?? RABBITMQ_DEFAULTS.prefix,
-    clock: given.clock ?? systemClock,
-    confirmTimeoutMs: given.confirmTimeoutMs ?? RABBITMQ_DEFAULTS.confirmTimeoutMs,
-    connectTimeoutMs: given.connectTimeoutMs ?? RABBITMQ_DEFAULTS.connectTimeoutMs,
+    url: options.url ?? RABBITMQ_DEFAULTS.url,
+    prefix: options.prefix ?? RABBITMQ_DEFAULTS.prefix,
+    clock: options.clock ?? systemClock,
+    confirmTimeoutMs: options.confirmTimeoutMs ?? RABBITMQ_DEFAULTS.confirmTimeoutMs,
+    connectTimeoutMs: options.connectTimeoutMs ?? RABBITMQ_DEFAULTS.connectTimeoutMs,
     reconnectDelayMs,
     reconnectMaxDelayMs: Math.max(
       reconnectDelayMs,
-      given.reconnectMaxDelayMs ?? RABBITMQ_DEFAULTS.reconnectMaxDelayMs,
+      options.reconnectMaxDelayMs ?? RABBITMQ_DEFAULTS.reconnectMaxDelayMs,
     ),
-    retryBudget: given.retryBudget ?? RABBITMQ_DEFAULTS.retryBudget,
-    onError: given.onError ?? defaultOnError,
+    retryBudget: options.retryBudget ?? RABBITMQ_DEFAULTS.retryBudget,
+    onError: options.onError ?? defaultOnError,
   };
-}
-
-function defaultOnError(error: unknown, context: RabbitmqErrorContext): void {
-  const where = [context.where, context.group, context.channel, context.messageId].filter(Boolean).join(' ');
-  console.error(`[@tidings/rabbitmq] ${where}:`, error);
 }
 
 /** Problems with a channel name: the empty string, a reserved `~` start, a name too long. @internal */
 export function channelProblems(channel: unknown): string[] {
   if (typeof channel !== 'string' || channel.length === 0)
-    return [`channel must be a non-empty string (got ${describe(channel)})`];
+    return [`channel must be a non-empty string (got ${describeValue(channel)})`];
   if (channel.startsWith('~'))
     return [
-      `channel must not start with "~", which the transport keeps for its own queues (got ${describe(channel)})`,
+      `channel must not start with "~", which the transport keeps for its own queues (got ${describeValue(channel)})`,
     ];
   return [];
 }
@@ -170,54 +154,42 @@ export function channelProblems(channel: unknown): string[] {
 export function topicProblems(topic: string, binding: boolean): string[] {
   if (Buffer.byteLength(topic) > MAX_NAME_BYTES)
     return [
-      `topic ${describe(topic.slice(0, 40))}… is longer than RabbitMQ's ${MAX_NAME_BYTES}-byte routing keys`,
+      `topic ${describeValue(topic.slice(0, 40))}… is longer than RabbitMQ's ${MAX_NAME_BYTES}-byte routing keys`,
     ];
   // In a binding, a word "*" or "#" is a wildcard and would receive other topics too.
   if (binding && topic.split('.').some((word) => word === '*' || word === '#'))
     return [
-      `topic ${describe(topic)} has a "*" or "#" word, which a topic exchange reads as a wildcard; rename it`,
+      `topic ${describeValue(topic)} has a "*" or "#" word, which a topic exchange reads as a wildcard; rename it`,
     ];
   return [];
 }
 
 /**
- * Checks what a consumer asks for, and its handler.
+ * Checks what a consumer asks for, and its handler: the common checks, then RabbitMQ's own limits on
+ * names, routing keys and prefetch.
  *
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function checkConsumeOptions(options: ConsumeOptions, handler: unknown, prefix: string): void {
-  if (!isRecord(options))
-    throw invalidOptions('rabbitmqTransport.consume', [
-      `options must be an object (got ${describe(options)})`,
-    ]);
-  const raw = options as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof handler !== 'function') problems.push(`handler must be a function (got ${describe(handler)})`);
-  problems.push(...channelProblems(raw.channel));
-  const group = raw.group;
-  if (typeof group !== 'string' || group.length === 0)
-    problems.push(`group must be a non-empty string (got ${describe(group)})`);
-  else if (
-    typeof raw.channel === 'string' &&
-    Buffer.byteLength(`${prefix}.${raw.channel}.${group}`) > MAX_NAME_BYTES
-  )
+  checkCommonConsumeOptions('rabbitmqTransport.consume', options, handler, {
+    concurrency: { min: 1, max: 65_535, integer: true, maxReason: "RabbitMQ's largest prefetch" },
+    leaseMs: { min: 1, integer: true },
+    orderedNotSupportedBy: 'the rabbitmq transport',
+    extra: (raw) => rabbitmqConsumeProblems(raw, prefix),
+  });
+}
+
+/** What RabbitMQ adds to the common consume checks: reserved channels, name lengths, wildcard topics. */
+function rabbitmqConsumeProblems(raw: Record<string, unknown>, prefix: string): string[] {
+  const { channel, group, topics } = raw;
+  // The common checks already refuse a channel, group or topic that is not a non-empty string.
+  const named = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  const problems = named(channel) ? channelProblems(channel) : [];
+  if (named(channel) && named(group) && Buffer.byteLength(`${prefix}.${channel}.${group}`) > MAX_NAME_BYTES)
     problems.push(
       `the queue name "${prefix}.<channel>.<group>" would exceed ${MAX_NAME_BYTES} bytes; use shorter names`,
     );
-  const topics = raw.topics;
-  if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === ''))
-    problems.push(`topics must be a non-empty array of topic names (got ${describe(topics)})`);
-  else for (const topic of topics as string[]) problems.push(...topicProblems(topic, true));
-  for (const name of ['concurrency', 'leaseMs'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-      problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
-  }
-  if (typeof raw.concurrency === 'number' && raw.concurrency > 65_535)
-    problems.push(`concurrency must be at most 65535, RabbitMQ's largest prefetch (got ${raw.concurrency})`);
-  if (raw.ordered === true)
-    problems.push(
-      'ordered delivery is not supported by the rabbitmq transport (capabilities.ordering is none)',
-    );
-  if (problems.length > 0) throw invalidOptions('rabbitmqTransport.consume', problems);
+  if (Array.isArray(topics))
+    for (const topic of topics) if (named(topic)) problems.push(...topicProblems(topic, true));
+  return problems;
 }

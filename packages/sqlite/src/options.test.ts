@@ -1,18 +1,20 @@
 import { isTidingsError, systemClock } from '@tidings/core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { resolveTransportOptions, SQLITE_DEFAULTS } from './options.ts';
+import { checkConsumeOptions, resolveTransportOptions, SQLITE_DEFAULTS } from './options.ts';
 import type { SqliteTransportOptions } from './options.ts';
 
-const problemsOf = (options: unknown): string[] => {
+const problemsIn = (work: () => unknown): string[] => {
   try {
-    resolveTransportOptions(options as SqliteTransportOptions);
+    work();
   } catch (error) {
     if (isTidingsError(error, 'TIDINGS_INVALID_OPTIONS')) return error.details?.problems as string[];
     throw error;
   }
   return [];
 };
+const problemsOf = (options: unknown): string[] =>
+  problemsIn(() => resolveTransportOptions(options as SqliteTransportOptions));
 
 describe('sqliteTransport options', () => {
   it('fills in the production defaults for a file it opens', () => {
@@ -54,8 +56,8 @@ describe('sqliteTransport options', () => {
         pollInterval: 10,
       }),
     ).toEqual([
+      'unknown option "pollInterval"; did you mean "pollIntervalMs"?',
       'pass either file or database, not both',
-      'unknown option "pollInterval"',
       'pollIntervalMs must be a finite number > 0 (got 0)',
       'busyTimeoutMs must be an integer >= 0 (got 1.5)',
       'retentionMs must be a finite number >= 0 (got -1)',
@@ -79,5 +81,18 @@ describe('sqliteTransport options', () => {
       'database is closed; pass an open better-sqlite3 Database',
     ]);
     expect(problemsOf(null)).toEqual(['options must be an object (got null)']);
+  });
+
+  it('checks what a consumer asks for, naming the transport', () => {
+    const consume = { channel: 'c', group: '', topics: ['T'], ordered: false, leaseMs: 0 };
+    expect(() => checkConsumeOptions(consume as never, undefined)).toThrow(
+      /^sqliteTransport\.consume: 4 problems/,
+    );
+    expect(problemsIn(() => checkConsumeOptions(consume as never, undefined))).toEqual([
+      'handler must be a function (got undefined)',
+      'group must be a non-empty string (got "")',
+      'concurrency is required (an integer >= 1)',
+      'leaseMs must be a finite number > 0 (got 0)',
+    ]);
   });
 });

@@ -1,14 +1,19 @@
 import type Database from 'better-sqlite3';
-import { invalidOptions, systemClock } from '@tidings/core';
-import type { Clock, ConsumeOptions } from '@tidings/core';
+import {
+  checkConsumeOptions as checkCommonConsumeOptions,
+  checkOptions,
+  consoleErrorReporter,
+  describeValue,
+  isRecord,
+  numberProblem,
+  systemClock,
+} from '@tidings/core';
+import type { Clock, ConsumeOptions, ErrorReportContext } from '@tidings/core';
 
 /** Where an error reported to `onError` happened, and on which delivery when there is one. */
-export interface SqliteErrorContext {
+export interface SqliteErrorContext extends ErrorReportContext {
   /** `handler`: a handler threw (the delivery is nacked); the others are database work the loop retries. */
   readonly where: 'handler' | 'claim' | 'settle' | 'cleanup' | 'release';
-  readonly channel?: string | undefined;
-  readonly group?: string | undefined;
-  readonly messageId?: string | undefined;
 }
 
 /** Options shared by everything that opens or borrows a database. */
@@ -73,16 +78,6 @@ const TRANSPORT_KEYS = new Set([
   'onError',
 ]);
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
-
 /** Problems with the `file` / `database` pair, as sentences. @internal */
 export function databaseProblems(options: Record<string, unknown>): string[] {
   const problems: string[] = [];
@@ -92,14 +87,14 @@ export function databaseProblems(options: Record<string, unknown>): string[] {
   } else if (file === undefined && database === undefined) {
     problems.push("file or database is required; pass { file: 'app.db' } (or ':memory:' in tests)");
   } else if (file !== undefined && (typeof file !== 'string' || file.length === 0)) {
-    problems.push(`file must be a non-empty path (got ${describe(file)})`);
+    problems.push(`file must be a non-empty path (got ${describeValue(file)})`);
   } else if (database !== undefined) {
     if (
       !isRecord(database) ||
       typeof database.prepare !== 'function' ||
       typeof database.transaction !== 'function'
     ) {
-      problems.push(`database must be a better-sqlite3 Database (got ${describe(database)})`);
+      problems.push(`database must be a better-sqlite3 Database (got ${describeValue(database)})`);
     } else if (database.open !== true) {
       problems.push('database is closed; pass an open better-sqlite3 Database');
     }
@@ -107,21 +102,7 @@ export function databaseProblems(options: Record<string, unknown>): string[] {
   return problems;
 }
 
-function numberProblem(
-  name: string,
-  value: unknown,
-  { min, integer, exclusive }: { min: number; integer?: boolean; exclusive?: boolean },
-): string | undefined {
-  if (value === undefined) return undefined;
-  const ok =
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (exclusive ? value > min : value >= min) &&
-    (!integer || Number.isInteger(value));
-  if (ok) return undefined;
-  const kind = integer ? 'an integer' : 'a finite number';
-  return `${name} must be ${kind} ${exclusive ? '>' : '>='} ${min} (got ${describe(value)})`;
-}
+const defaultOnError = consoleErrorReporter('@tidings/sqlite');
 
 /**
  * Checks every option and fills in the defaults.
@@ -129,33 +110,18 @@ function numberProblem(
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function resolveTransportOptions(options: SqliteTransportOptions): ResolvedTransportOptions {
-  if (!isRecord(options))
-    throw invalidOptions('sqliteTransport', [`options must be an object (got ${describe(options)})`]);
-  const raw = options as Record<string, unknown>;
-  const problems = databaseProblems(raw);
-  for (const key of Object.keys(raw)) {
-    if (!TRANSPORT_KEYS.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
-  }
-  const push = (problem: string | undefined): void => {
-    if (problem !== undefined) problems.push(problem);
-  };
-  push(numberProblem('pollIntervalMs', raw.pollIntervalMs, { min: 0, exclusive: true }));
-  push(numberProblem('busyTimeoutMs', raw.busyTimeoutMs, { min: 0, integer: true }));
-  push(numberProblem('retentionMs', raw.retentionMs, { min: 0 }));
-  if (raw.synchronous !== undefined && raw.synchronous !== 'NORMAL' && raw.synchronous !== 'FULL') {
-    problems.push(`synchronous must be 'NORMAL' or 'FULL' (got ${describe(raw.synchronous)})`);
-  }
-  const clock = raw.clock;
-  if (
-    clock !== undefined &&
-    (!isRecord(clock) || typeof clock.now !== 'function' || typeof clock.sleep !== 'function')
-  ) {
-    problems.push(`clock must have now() and sleep(ms, signal) (got ${describe(clock)})`);
-  }
-  if (raw.onError !== undefined && typeof raw.onError !== 'function') {
-    problems.push(`onError must be a function (got ${describe(raw.onError)})`);
-  }
-  if (problems.length > 0) throw invalidOptions('sqliteTransport', problems);
+  checkOptions('sqliteTransport', options, {
+    known: TRANSPORT_KEYS,
+    problems: (raw) => [
+      ...databaseProblems(raw),
+      numberProblem('pollIntervalMs', raw.pollIntervalMs, { min: 0, exclusive: true }),
+      numberProblem('busyTimeoutMs', raw.busyTimeoutMs, { min: 0, integer: true }),
+      numberProblem('retentionMs', raw.retentionMs, { min: 0 }),
+      raw.synchronous === undefined || raw.synchronous === 'NORMAL' || raw.synchronous === 'FULL'
+        ? undefined
+        : `synchronous must be 'NORMAL' or 'FULL' (got ${describeValue(raw.synchronous)})`,
+    ],
+  });
 
   // A file we open gets the production defaults; a borrowed database keeps its own settings unless told.
   const owned = options.file !== undefined;
@@ -169,44 +135,11 @@ export function resolveTransportOptions(options: SqliteTransportOptions): Resolv
   };
 }
 
-function defaultOnError(error: unknown, context: SqliteErrorContext): void {
-  const where = [context.where, context.group, context.channel, context.messageId].filter(Boolean).join(' ');
-  console.error(`[@tidings/sqlite] ${where}:`, error);
-}
-
 /**
  * Checks what a consumer asks for, and its handler.
  *
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function checkConsumeOptions(options: ConsumeOptions, handler: unknown): void {
-  if (!isRecord(options))
-    throw invalidOptions('sqliteTransport.consume', [`options must be an object (got ${describe(options)})`]);
-  const raw = options as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof handler !== 'function') problems.push(`handler must be a function (got ${describe(handler)})`);
-  for (const name of ['channel', 'group'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'string' || value.length === 0)
-      problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
-  }
-  const topics = raw.topics;
-  if (!Array.isArray(topics) || topics.length === 0) {
-    problems.push(`topics must be a non-empty array of topic names (got ${describe(topics)})`);
-  } else {
-    topics.forEach((topic, index) => {
-      if (typeof topic !== 'string' || topic.length === 0) {
-        problems.push(`topics[${index}] must be a non-empty string (got ${describe(topic)})`);
-      }
-    });
-  }
-  const concurrency = numberProblem('concurrency', raw.concurrency, { min: 1, integer: true });
-  if (raw.concurrency === undefined) problems.push('concurrency is required (an integer >= 1)');
-  else if (concurrency !== undefined) problems.push(concurrency);
-  const lease = numberProblem('leaseMs', raw.leaseMs, { min: 0, exclusive: true });
-  if (raw.leaseMs === undefined) problems.push('leaseMs is required (a number > 0)');
-  else if (lease !== undefined) problems.push(lease);
-  if (typeof raw.ordered !== 'boolean')
-    problems.push(`ordered must be a boolean (got ${describe(raw.ordered)})`);
-  if (problems.length > 0) throw invalidOptions('sqliteTransport.consume', problems);
+  checkCommonConsumeOptions('sqliteTransport.consume', options, handler);
 }

@@ -1,7 +1,8 @@
 /**
  * @module
- * Tidings testing tools: the manual clock, the transport conformance suite every adapter runs, the
- * ledger that checks delivery promises, and the small helpers the suite is written with.
+ * Tidings testing tools: the manual clock, the transport and event store conformance suites every
+ * adapter runs, given/when/then for deciders, the ledger that checks delivery promises, and the small
+ * helpers the suites are written with.
  */
 
 // Time
@@ -28,6 +29,15 @@ export type {
   SuiteTime,
   TransportCase,
 } from './transport-cases/harness.ts';
+
+// The event store conformance suite
+export { describeEventStoreSuite, storeCases } from './store-suite.ts';
+export type { EventStoreSuiteContext, EventStoreSuiteOptions, EventStoreSuiteSkip } from './store-suite.ts';
+export type { StoreCase, StoreCaseContext } from './store-cases/harness.ts';
+
+// Given/when/then for deciders
+export { deciderSpec } from './given.ts';
+export type { DeciderSpec, ExpectedError, ExpectedEvent, ThenStep, WhenStep } from './given.ts';
 
 // The delivery ledger
 export { createLedger } from './ledger.ts';

@@ -1,0 +1,96 @@
+import { type Event, formatSequencePosition, type RecordedEvent, unreadableEvent } from '@tidings/core';
+
+/** The columns every event read selects, in the order {@link createRowReader} expects them. @internal */
+export const EVENT_COLUMNS =
+  'position, stream, version, id, type, schema_version, recorded_at, source, time, subject, ' +
+  'correlation_id, causation_id, extensions, data';
+
+/** A row of {@link EVENT_COLUMNS}, as better-sqlite3 returns it in raw mode. @internal */
+export type EventRow = readonly unknown[];
+
+/** The values of one event for the insert statement, after stream, version and recorded_at. @internal */
+export function eventValues(event: Event): unknown[] {
+  return [
+    event.id,
+    event.type,
+    event.version,
+    event.source,
+    event.time,
+    event.subject ?? null,
+    event.correlationId,
+    event.causationId ?? null,
+    event.extensions === undefined ? null : JSON.stringify(event.extensions),
+    JSON.stringify(event.data === undefined ? null : event.data),
+  ];
+}
+
+/**
+ * Makes a function that turns raw rows into recorded events. A row damaged by hand (not valid JSON, a
+ * missing column value) throws a `TIDINGS_MALFORMED` error naming its stream, version and position:
+ * replay must never skip an event silently.
+ *
+ * @internal
+ */
+export function createRowReader(): (row: EventRow) => RecordedEvent {
+  // The events of one append share their recording time: format it once.
+  let lastMs = Number.NaN;
+  let lastIso = '';
+  return (row) => {
+    const position = row[0] as number;
+    const stream = row[1] as string;
+    const streamVersion = row[2] as number;
+    const type = row[4];
+    const recordedMs = row[6];
+    const at = () => ({
+      stream,
+      streamVersion,
+      position: formatSequencePosition(position),
+      type: typeof type === 'string' ? type : undefined,
+    });
+    const version = row[5];
+    if (
+      typeof type !== 'string' ||
+      typeof row[3] !== 'string' ||
+      typeof version !== 'number' ||
+      typeof recordedMs !== 'number' ||
+      typeof row[7] !== 'string' ||
+      typeof row[8] !== 'string' ||
+      typeof row[10] !== 'string' ||
+      typeof row[13] !== 'string'
+    ) {
+      throw unreadableEvent(
+        at(),
+        new Error('the row is damaged: a required column is missing or of the wrong type'),
+      );
+    }
+    let data: unknown;
+    let extensions: unknown;
+    try {
+      data = JSON.parse(row[13]);
+      extensions = row[12] === null ? undefined : JSON.parse(row[12] as string);
+    } catch (error) {
+      throw unreadableEvent(at(), new Error(`the row is damaged: ${(error as Error).message}`));
+    }
+    if (recordedMs !== lastMs) {
+      lastMs = recordedMs;
+      lastIso = new Date(recordedMs).toISOString();
+    }
+    const event: Record<string, unknown> = {
+      id: row[3],
+      type,
+      version,
+      source: row[7],
+      time: row[8],
+      correlationId: row[10],
+      data,
+      stream,
+      streamVersion,
+      position: formatSequencePosition(position),
+      recordedAt: lastIso,
+    };
+    if (row[9] !== null) event.subject = row[9];
+    if (row[11] !== null) event.causationId = row[11];
+    if (extensions !== undefined) event.extensions = extensions;
+    return event as unknown as RecordedEvent;
+  };
+}
