@@ -1,11 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isTidingsError } from '@tidings/core';
-import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
+import type {
+  ConsumeOptions,
+  Delivery,
+  DeliveryHandler,
+  TransportConsumer,
+  TransportMessage,
+} from '@tidings/core';
+import { createAckBatcher } from './ack-batcher.ts';
 import { command, connect, type Connection, MAX_RECONNECT_DELAY_MS, type RedisClient } from './client.ts';
 import type { DeadLetters } from './dead-letters.ts';
+import {
+  type Claimed,
+  type Counted,
+  countedAt,
+  createDelivery,
+  type DeliveryParts,
+  leaseArgs,
+  type Source,
+} from './delivery.ts';
 import { isConnectionError } from './errors.ts';
-import { fieldsToMessage, type Keys, messageToFields } from './mapping.ts';
+import { fieldsToMessage, type Keys } from './mapping.ts';
 import type { RedisErrorContext, ResolvedTransportOptions } from './options.ts';
 import * as scripts from './scripts.ts';
 
@@ -24,29 +40,22 @@ export interface ConsumerContext {
 /** A stream entry as RESP2 gives it: its id and its flat field list (null for a deleted one). */
 type Entry = [string, string[] | null];
 
-/** One stream a consumer reads: the channel's topic stream, or the group's own retry stream. */
-interface Source {
-  readonly key: string;
-  readonly topic: string;
-  /** The group's private stream: entries are deleted once settled. */
-  readonly own: boolean;
-  /** Where the next XAUTOCLAIM scan continues. */
-  cursor: string;
-}
+/** What XREADGROUP replies: the entries of each stream that had some, or null. */
+type ReadReply = [string, Entry[]][] | null;
 
-interface Claimed {
+/** An entry read and parsed, not yet begun. */
+interface Live {
   readonly source: Source;
-  readonly entryId: string;
-  readonly messageId: string;
-  readonly token: string;
-  leaseUntil: number;
-  settled: boolean;
+  readonly id: string;
+  readonly message: TransportMessage;
 }
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 /** Released entries look idle this long (ms), so the next XAUTOCLAIM of any member takes them. */
 const RELEASED_IDLE_MS = 1_000_000_000;
 const DELAYED_BATCH = 100;
+/** The most entries of one begin script: 3 hash fields each go through Lua's `unpack` (8000 at most). */
+const BEGIN_BATCH = 1000;
 
 /** Waits `ms`, or less when `stop` aborts. */
 function pause(ms: number, stop: AbortSignal): Promise<void> {
@@ -75,8 +84,9 @@ async function createGroup(client: RedisClient, key: string, group: string, from
 
 /**
  * Starts one consumer: XREADGROUP (on a connection of its own, since it blocks) up to the free
- * slots from the topic streams and the group's retry streams, and, every quarter lease, XAUTOCLAIMs
- * entries left idle longer than the lease and moves due delayed retries into the retry streams.
+ * slots from the topic streams and the group's retry streams, one begin script per read and one ack
+ * script per batch of acks; and, every quarter lease, XAUTOCLAIMs entries left idle longer than the
+ * lease and moves due delayed retries into the retry streams.
  *
  * A group's topic stream group is created at `$` on its first consume: like every transport here,
  * a group receives what is published after it first subscribed.
@@ -100,6 +110,7 @@ export async function startConsumer(
   const topics = [...new Set(consume.topics)];
   const consumerName = `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const attemptsKey = keys.attempts(channel, group);
+  const acks = createAckBatcher(client, group, attemptsKey);
 
   const sources: Source[] = topics.flatMap((topic) => [
     { key: keys.stream(channel, topic), topic, own: false, cursor: '0-0' },
@@ -145,14 +156,6 @@ export async function startConsumer(
     if (inFlight.delete(entry)) slotFreed?.();
   };
 
-  const common = (entry: Claimed): string[] => [
-    group,
-    entry.entryId,
-    entry.messageId,
-    entry.token,
-    entry.source.own ? '1' : '0',
-  ];
-
   // A settle that fails (the connection is lost) rejects with TIDINGS_UNAVAILABLE and changes nothing
   // in Redis: the entry stays pending with this delivery's lease, so it comes back once the lease runs
   // out. The slot is freed anyway; the delivery is over for this consumer.
@@ -163,82 +166,19 @@ export async function startConsumer(
     await write();
   };
 
-  const makeDelivery = (
-    source: Source,
-    entryId: string,
-    fields: string[],
-    token: string,
-    counted: { attempt: number; tries: number; firstFailedAt: number | undefined },
-  ): { delivery: Delivery; entry: Claimed } => {
-    const message = fieldsToMessage(fields, source.topic);
-    const entry: Claimed = {
-      source,
-      entryId,
-      messageId: message.id,
-      token,
-      leaseUntil: clock.now() + leaseMs,
-      settled: false,
-    };
-    const delivery: Delivery = {
-      message,
-      group,
-      attempt: counted.attempt,
-      firstFailedAt: counted.firstFailedAt,
-      previousTries: counted.tries,
-      ack: () => settle(entry, () => scripts.ack.run(client, [source.key, attemptsKey], common(entry))),
-      nack: (nackOptions = {}) => {
-        const now = clock.now();
-        const delay = nackOptions.delayMs;
-        const due = delay !== undefined && Number.isFinite(delay) && delay > 0 ? String(now + delay) : '';
-        const tries =
-          nackOptions.tries !== undefined && Number.isInteger(nackOptions.tries)
-            ? Math.max(0, nackOptions.tries)
-            : 1;
-        return settle(entry, () =>
-          scripts.nack.run(
-            client,
-            [
-              source.key,
-              attemptsKey,
-              keys.retry(channel, source.topic, group),
-              keys.delayed(channel, source.topic, group),
-            ],
-            [
-              ...common(entry),
-              String(tries),
-              String(nackOptions.failedAt ?? now),
-              due,
-              JSON.stringify(messageToFields(message)),
-              randomUUID(),
-            ],
-          ),
-        );
-      },
-      deadLetter: (failure) =>
-        settle(entry, () =>
-          context.deadLetters.move({
-            stream: source.key,
-            attempts: attemptsKey,
-            group,
-            channel,
-            entryId,
-            token,
-            ownStream: source.own,
-            message,
-            failure,
-          }),
-        ),
-      touch: async () => {
-        if (entry.settled || context.closed()) return;
-        const touched = await scripts.touch.run<number>(
-          client,
-          [source.key, attemptsKey],
-          [...common(entry), consumerName],
-        );
-        if (touched === 1) entry.leaseUntil = clock.now() + leaseMs;
-      },
-    };
-    return { delivery, entry };
+  const parts: DeliveryParts = {
+    client,
+    keys,
+    clock,
+    deadLetters: context.deadLetters,
+    closed: context.closed,
+    acks,
+    channel,
+    group,
+    attemptsKey,
+    consumerName,
+    leaseMs,
+    settle,
   };
 
   const dispatch = (delivery: Delivery, entry: Claimed): void => {
@@ -259,35 +199,42 @@ export async function startConsumer(
     });
   };
 
-  /** Counts the attempts and takes the leases of entries now owned by this consumer, then hands them out. */
-  const handOut = async (found: { source: Source; entries: Entry[] }[]): Promise<void> => {
-    const live: { source: Source; id: string; fields: string[]; messageId: string }[] = [];
+  /** Makes the delivery of a begun entry and runs it. */
+  const startDelivery = (live: Live, token: string, counted: Counted): void => {
+    const { delivery, entry } = createDelivery(parts, live.source, live.id, live.message, token, counted);
+    dispatch(delivery, entry);
+  };
+
+  /**
+   * The entries of a read as messages, parsed once, in order. A ghost (an entry trimmed or deleted
+   * while pending: nothing to deliver) is acked here and left out.
+   */
+  const collect = async (found: readonly { source: Source; entries: Entry[] }[]): Promise<Live[]> => {
+    const live: Live[] = [];
     for (const { source, entries } of found) {
+      const ghosts: string[] = [];
       for (const [id, fields] of entries) {
-        if (fields === null) {
-          // A ghost: the entry was trimmed or deleted while pending. Nothing to deliver.
-          await command(client, ['XACK', source.key, group, id]);
-          continue;
-        }
-        live.push({ source, id, fields, messageId: fieldsToMessage(fields, source.topic).id });
+        if (fields === null) ghosts.push(id);
+        else live.push({ source, id, message: fieldsToMessage(fields, source.topic) });
       }
+      if (ghosts.length > 0) await command(client, ['XACK', source.key, group, ...ghosts]);
     }
-    if (live.length === 0) return;
-    const token = randomUUID();
-    const counted = await scripts.begin.run<(number | string)[]>(
-      client,
-      [attemptsKey],
-      [token, ...live.map((e) => e.messageId)],
-    );
-    live.forEach((e, i) => {
-      const firstFailed = String(counted[i * 3 + 2] ?? '');
-      const { delivery, entry } = makeDelivery(e.source, e.id, e.fields, token, {
-        attempt: Number(counted[i * 3]),
-        tries: Number(counted[i * 3 + 1] ?? 0),
-        firstFailedAt: firstFailed === '' ? undefined : Number(firstFailed),
-      });
-      dispatch(delivery, entry);
-    });
+    return live;
+  };
+
+  /** Counts the attempts and takes the leases of entries now owned by this consumer, then hands them out. */
+  const handOut = async (found: readonly { source: Source; entries: Entry[] }[]): Promise<void> => {
+    const live = await collect(found);
+    for (let start = 0; start < live.length; start += BEGIN_BATCH) {
+      const batch = live.slice(start, start + BEGIN_BATCH);
+      const token = randomUUID();
+      const counted = await scripts.begin.run<(number | string)[]>(
+        client,
+        [attemptsKey],
+        [token, ...batch.map((e) => e.message.id)],
+      );
+      batch.forEach((one, i) => startDelivery(one, token, countedAt(counted, i)));
+    }
   };
 
   /** Moves due delayed retries into the retry streams, where any member of the group reads them. */
@@ -325,7 +272,7 @@ export async function startConsumer(
   };
 
   const read = async (free: number, blockMs: number): Promise<void> => {
-    const reply = await command<[string, Entry[]][] | null>(blocking, [
+    const reply = await command<ReadReply>(blocking, [
       'XREADGROUP',
       'GROUP',
       group,
@@ -438,6 +385,8 @@ export async function startConsumer(
     slotFreed?.();
     await looping;
     if (running > 0) await Promise.race([done, deadline]);
+    // Acks made by the handlers that just finished may still be waiting for their batch.
+    await Promise.race([acks.drain(), deadline]);
     clearTimeout(timer);
     const unsettled = [...inFlight];
     inFlight.clear();
@@ -448,7 +397,7 @@ export async function startConsumer(
           .run(
             client,
             [entry.source.key, attemptsKey],
-            [...common(entry), consumerName, String(RELEASED_IDLE_MS)],
+            [...leaseArgs(group, entry), consumerName, String(RELEASED_IDLE_MS)],
           )
           .catch((error: unknown) => report(error, 'release', entry.messageId));
       }

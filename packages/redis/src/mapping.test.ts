@@ -11,6 +11,11 @@ describe('stream entry mapping', () => {
     expect(back).toEqual({ ...message, body: new Uint8Array(body) });
   });
 
+  it('keeps only the string headers of a hand-made entry', () => {
+    const message = fieldsToMessage(['id', 'm-1', 'headers', '{"a":"1","b":2,"c":null}'], 'T');
+    expect(message.headers).toEqual({ a: '1' });
+  });
+
   it('reads a hand-made entry into a message the bus can reject', () => {
     expect(fieldsToMessage(['headers', 'not json'], 'T')).toEqual({
       id: '',

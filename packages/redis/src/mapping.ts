@@ -25,30 +25,67 @@ export function messageToFields(message: TransportMessage): string[] {
 
 function decodeHeaders(value: string | undefined): Record<string, string> {
   if (value === undefined) return {};
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(value);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
-    const headers: Record<string, string> = {};
-    for (const [name, header] of Object.entries(parsed))
-      if (typeof header === 'string') headers[name] = header;
-    return headers;
+    parsed = JSON.parse(value);
   } catch {
     return {};
   }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  const record = parsed as Record<string, unknown>;
+  // What Tidings wrote is all strings: keep the parsed object as it is, without a copy.
+  for (const name in record) if (typeof record[name] !== 'string') return onlyStrings(record);
+  return record as Record<string, string>;
 }
 
-/** Builds the message a flat RESP2 field list holds. @internal */
+function onlyStrings(record: Record<string, unknown>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, header] of Object.entries(record)) if (typeof header === 'string') headers[name] = header;
+  return headers;
+}
+
+/** The bytes a latin1 string holds (one char per byte), copied once. */
+function latin1Bytes(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).write(text, 'latin1');
+  return bytes;
+}
+
+/** Builds the message a flat RESP2 field list holds; a field given twice counts with its last value. @internal */
 export function fieldsToMessage(fields: readonly string[], fallbackTopic: string): TransportMessage {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
-  const body = map.get('body');
+  let id: string | undefined;
+  let topic: string | undefined;
+  let headers: string | undefined;
+  let body: string | undefined;
+  let key: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1] as string;
+    switch (fields[i]) {
+      case 'id':
+        id = value;
+        break;
+      case 'topic':
+        topic = value;
+        break;
+      case 'headers':
+        headers = value;
+        break;
+      case 'body':
+        body = value;
+        break;
+      case 'key':
+        key = value;
+        break;
+      default:
+        break;
+    }
+  }
   const message: { -readonly [K in keyof TransportMessage]: TransportMessage[K] } = {
-    id: map.get('id') ?? '',
-    topic: map.get('topic') ?? fallbackTopic,
-    headers: decodeHeaders(map.get('headers')),
-    body: body === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(body, 'latin1')),
+    id: id ?? '',
+    topic: topic ?? fallbackTopic,
+    headers: decodeHeaders(headers),
+    body: body === undefined ? new Uint8Array(0) : latin1Bytes(body),
   };
-  const key = map.get('key');
   if (key !== undefined) message.key = key;
   return message;
 }

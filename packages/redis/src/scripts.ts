@@ -15,25 +15,88 @@ if ARGV[5] == '1' then redis.call('XDEL', KEYS[1], ARGV[2]) end
 `;
 const FORGET = `redis.call('HDEL', KEYS[2], ARGV[3] .. ':a', ARGV[3] .. ':t', ARGV[3] .. ':f', ARGV[3] .. ':l')`;
 
-/** Counts an attempt and takes the lease, before the handler runs. KEYS[1] attempts; ARGV token, ids… */
-export const begin = script(`
-local out = {}
-for i = 2, #ARGV do
-  local id = ARGV[i]
-  local a = redis.call('HINCRBY', KEYS[1], id .. ':a', 1)
-  redis.call('HSET', KEYS[1], id .. ':l', ARGV[1])
-  local t = redis.call('HGET', KEYS[1], id .. ':t') or '0'
-  local f = redis.call('HGET', KEYS[1], id .. ':f') or ''
-  out[#out + 1] = a
-  out[#out + 1] = t
-  out[#out + 1] = f
+/**
+ * Lua: counts an attempt and takes the lease of each id, with one read and one write of the attempts
+ * hash for all of them (an id given twice is counted twice). Returns attempt, tries and first failure
+ * (or '') of each id, in order.
+ */
+const BEGIN = `
+local function begin(hash, token, ids)
+  local fields = {}
+  for _, id in ipairs(ids) do
+    fields[#fields + 1] = id .. ':a'
+    fields[#fields + 1] = id .. ':t'
+    fields[#fields + 1] = id .. ':f'
+  end
+  local known = redis.call('HMGET', hash, unpack(fields))
+  local attempts = {}
+  local out = {}
+  for i, id in ipairs(ids) do
+    local at = (i - 1) * 3
+    local attempt = (attempts[id] or tonumber(known[at + 1]) or 0) + 1
+    attempts[id] = attempt
+    out[#out + 1] = attempt
+    out[#out + 1] = known[at + 2] or '0'
+    out[#out + 1] = known[at + 3] or ''
+  end
+  local writes = {}
+  for id, attempt in pairs(attempts) do
+    writes[#writes + 1] = id .. ':a'
+    writes[#writes + 1] = attempt
+    writes[#writes + 1] = id .. ':l'
+    writes[#writes + 1] = token
+  end
+  redis.call('HSET', hash, unpack(writes))
+  return out
 end
-return out
+`;
+
+/**
+ * Counts an attempt and takes the lease of every entry of one read, before the handlers run: one
+ * call per read, not per entry. KEYS[1] attempts; ARGV[1] lease token, ARGV[2..] message ids.
+ */
+export const begin = script(`${BEGIN}
+return begin(KEYS[1], ARGV[1], { unpack(ARGV, 2) })
 `);
 
-/** Acks. */
-export const ack = script(`${GUARD}${FORGET}
-return 1`);
+/**
+ * Acks a batch of entries, each only if its lease token is still the one it was handed out with:
+ * XACK per stream (and XDEL on a group's own retry streams), its attempts forgotten. KEYS[1]
+ * attempts, KEYS[2..] the streams; ARGV[1] group, then per entry five values: the index of its
+ * stream in KEYS, entry id, message id, lease token, '1' to XDEL. Returns 1 (acked) or 0 (the lease
+ * had gone to another consumer) per entry, in order.
+ */
+export const ackBatch = script(`
+local count = (#ARGV - 1) / 5
+local leases = {}
+for i = 0, count - 1 do leases[i + 1] = ARGV[i * 5 + 4] .. ':l' end
+local held = redis.call('HMGET', KEYS[1], unpack(leases))
+local acks, deletes, forget, out = {}, {}, {}, {}
+for i = 0, count - 1 do
+  local at = i * 5 + 1
+  if held[i + 1] == ARGV[at + 4] then
+    local stream = tonumber(ARGV[at + 1])
+    acks[stream] = acks[stream] or {}
+    table.insert(acks[stream], ARGV[at + 2])
+    if ARGV[at + 5] == '1' then
+      deletes[stream] = deletes[stream] or {}
+      table.insert(deletes[stream], ARGV[at + 2])
+    end
+    local id = ARGV[at + 3]
+    forget[#forget + 1] = id .. ':a'
+    forget[#forget + 1] = id .. ':t'
+    forget[#forget + 1] = id .. ':f'
+    forget[#forget + 1] = id .. ':l'
+    out[i + 1] = 1
+  else
+    out[i + 1] = 0
+  end
+end
+for stream, ids in pairs(acks) do redis.call('XACK', KEYS[stream], ARGV[1], unpack(ids)) end
+for stream, ids in pairs(deletes) do redis.call('XDEL', KEYS[stream], unpack(ids)) end
+if #forget > 0 then redis.call('HDEL', KEYS[1], unpack(forget)) end
+return out
+`);
 
 /**
  * Nacks: acks the entry and copies the message into the group's retry stream (KEYS[3]) now, or into
