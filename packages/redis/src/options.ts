@@ -1,4 +1,13 @@
-import { invalidOptions, systemClock } from '@tidings/core';
+import {
+  checkConsumeOptions as checkCommonConsumeOptions,
+  checkOptions,
+  consoleErrorReporter,
+  describeValue,
+  isRecord,
+  numberProblem,
+  stringProblem,
+  systemClock,
+} from '@tidings/core';
 import type { Clock, ConsumeOptions } from '@tidings/core';
 import type { RedisClient } from './client.ts';
 
@@ -60,28 +69,22 @@ export const REDIS_DEFAULTS = {
   commandTimeoutMs: 2000,
 } as const;
 
-const KEYS = new Set([
-  'url',
-  'client',
-  'prefix',
-  'clock',
-  'blockMs',
-  'maxLength',
-  'commandTimeoutMs',
-  'onError',
-]);
+const KEYS = ['url', 'client', 'prefix', 'clock', 'blockMs', 'maxLength', 'commandTimeoutMs', 'onError'];
 
-/** Says what a bad option value is, for messages. @internal */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+/** The checks both Redis transports make of the options they share. @internal */
+export function sharedProblems(
+  raw: Record<string, unknown>,
+  integers: readonly string[],
+): (string | undefined)[] {
+  return [
+    stringProblem('url', raw.url),
+    stringProblem('prefix', raw.prefix),
+    ...integers.map((name) => numberProblem(name, raw[name], { min: 1, integer: true })),
+    raw.client === undefined || (isRecord(raw.client) && typeof raw.client.duplicate === 'function')
+      ? undefined
+      : `client must be a node-redis client (got ${describeValue(raw.client)})`,
+  ];
 }
-
-/** @internal */
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
 
 /**
  * Checks every option and fills in the defaults.
@@ -89,32 +92,12 @@ export const isRecord = (value: unknown): value is Record<string, unknown> =>
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function resolveTransportOptions(given: RedisTransportOptions = {}): ResolvedTransportOptions {
-  const options: RedisTransportOptions = given;
-  if (!isRecord(given))
-    throw invalidOptions('redisTransport', [`options must be an object (got ${describe(options)})`]);
-  const raw = given;
-  const problems: string[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
-  }
-  for (const name of ['url', 'prefix'] as const) {
-    const value = raw[name];
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
-      problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
-  }
-  for (const name of ['blockMs', 'maxLength', 'commandTimeoutMs'] as const) {
-    const value = raw[name];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1))
-      problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
-  }
-  if (raw.client !== undefined && (!isRecord(raw.client) || typeof raw.client.duplicate !== 'function'))
-    problems.push(`client must be a node-redis client (got ${describe(raw.client)})`);
-  const clock = raw.clock;
-  if (clock !== undefined && (!isRecord(clock) || typeof clock.now !== 'function'))
-    problems.push(`clock must have now() and sleep(ms, signal) (got ${describe(clock)})`);
-  if (raw.onError !== undefined && typeof raw.onError !== 'function')
-    problems.push(`onError must be a function (got ${describe(raw.onError)})`);
-  if (problems.length > 0) throw invalidOptions('redisTransport', problems);
+  checkOptions('redisTransport', given, {
+    known: KEYS,
+    example: "{ url: 'redis://127.0.0.1:6379' }",
+    problems: (raw) => sharedProblems(raw, ['blockMs', 'maxLength', 'commandTimeoutMs']),
+  });
+  const options = given;
   return {
     url: options.url ?? REDIS_DEFAULTS.url,
     prefix: options.prefix ?? REDIS_DEFAULTS.prefix,
@@ -122,17 +105,12 @@ export function resolveTransportOptions(given: RedisTransportOptions = {}): Reso
     blockMs: options.blockMs ?? REDIS_DEFAULTS.blockMs,
     maxLength: options.maxLength,
     commandTimeoutMs: options.commandTimeoutMs ?? REDIS_DEFAULTS.commandTimeoutMs,
-    onError: options.onError ?? defaultOnError,
+    onError: options.onError ?? consoleErrorReporter('@tidings/redis'),
   };
 }
 
-function defaultOnError(error: unknown, context: RedisErrorContext): void {
-  const where = [context.where, context.group, context.channel, context.messageId].filter(Boolean).join(' ');
-  console.error(`[@tidings/redis] ${where}:`, error);
-}
-
 /**
- * Checks what a consumer asks for, and its handler.
+ * Checks what a consumer asks for, and its handler; neither Redis transport delivers in order.
  *
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
@@ -141,27 +119,8 @@ export function checkConsumeOptions(
   handler: unknown,
   where = 'redisTransport.consume',
 ): void {
-  if (!isRecord(options))
-    throw invalidOptions(where, [`options must be an object (got ${describe(options)})`]);
-  const raw = options as unknown as Record<string, unknown>;
-  const problems: string[] = [];
-  if (typeof handler !== 'function') problems.push(`handler must be a function (got ${describe(handler)})`);
-  for (const name of ['channel', 'group'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'string' || value.length === 0)
-      problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
-  }
-  const topics = raw.topics;
-  if (!Array.isArray(topics) || topics.length === 0 || topics.some((t) => typeof t !== 'string' || t === ''))
-    problems.push(`topics must be a non-empty array of topic names (got ${describe(topics)})`);
-  for (const name of ['concurrency', 'leaseMs'] as const) {
-    const value = raw[name];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
-      problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
-  }
-  if (raw.ordered === true)
-    problems.push(
-      `ordered delivery is not supported by ${where.split('.')[0]} (capabilities.ordering is none)`,
-    );
-  if (problems.length > 0) throw invalidOptions(where, problems);
+  checkCommonConsumeOptions(where, options, handler, {
+    leaseMs: { min: 1, integer: true },
+    orderedNotSupportedBy: where.split('.')[0] ?? where,
+  });
 }

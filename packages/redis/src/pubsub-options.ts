@@ -1,7 +1,7 @@
-import { invalidOptions, systemClock } from '@tidings/core';
+import { checkOptions, consoleErrorReporter, systemClock } from '@tidings/core';
 import type { Clock } from '@tidings/core';
 import type { RedisClient } from './client.ts';
-import { describe, isRecord, REDIS_DEFAULTS } from './options.ts';
+import { REDIS_DEFAULTS, sharedProblems } from './options.ts';
 
 /** Where an error reported to `onError` of the Pub/Sub transport happened. */
 export interface RedisPubSubErrorContext {
@@ -55,7 +55,7 @@ export const REDIS_PUBSUB_DEFAULTS = {
   commandTimeoutMs: REDIS_DEFAULTS.commandTimeoutMs,
 } as const;
 
-const KEYS = new Set(['url', 'client', 'prefix', 'clock', 'maxBuffered', 'commandTimeoutMs', 'onError']);
+const KEYS = ['url', 'client', 'prefix', 'clock', 'maxBuffered', 'commandTimeoutMs', 'onError'];
 
 /**
  * Checks every option and fills in the defaults.
@@ -63,43 +63,18 @@ const KEYS = new Set(['url', 'client', 'prefix', 'clock', 'maxBuffered', 'comman
  * @throws TidingsError `TIDINGS_INVALID_OPTIONS` listing every problem at once.
  */
 export function resolvePubSubOptions(given: RedisPubSubTransportOptions = {}): ResolvedPubSubOptions {
-  const options: RedisPubSubTransportOptions = given;
-  if (!isRecord(given))
-    throw invalidOptions('redisPubSubTransport', [`options must be an object (got ${describe(given)})`]);
-  const raw: Record<string, unknown> = given;
-  const problems: string[] = [];
-  for (const key of Object.keys(raw)) {
-    if (!KEYS.has(key)) problems.push(`unknown option ${JSON.stringify(key)}`);
-  }
-  for (const name of ['url', 'prefix'] as const) {
-    const value = raw[name];
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
-      problems.push(`${name} must be a non-empty string (got ${describe(value)})`);
-  }
-  for (const name of ['maxBuffered', 'commandTimeoutMs'] as const) {
-    const value = raw[name];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1))
-      problems.push(`${name} must be an integer >= 1 (got ${describe(value)})`);
-  }
-  if (raw.client !== undefined && (!isRecord(raw.client) || typeof raw.client.duplicate !== 'function'))
-    problems.push(`client must be a node-redis client (got ${describe(raw.client)})`);
-  const clock = raw.clock;
-  if (clock !== undefined && (!isRecord(clock) || typeof clock.now !== 'function'))
-    problems.push(`clock must have now() and sleep(ms, signal) (got ${describe(clock)})`);
-  if (raw.onError !== undefined && typeof raw.onError !== 'function')
-    problems.push(`onError must be a function (got ${describe(raw.onError)})`);
-  if (problems.length > 0) throw invalidOptions('redisPubSubTransport', problems);
+  checkOptions('redisPubSubTransport', given, {
+    known: KEYS,
+    example: "{ url: 'redis://127.0.0.1:6379' }",
+    problems: (raw) => sharedProblems(raw, ['maxBuffered', 'commandTimeoutMs']),
+  });
+  const options = given;
   return {
     url: options.url ?? REDIS_PUBSUB_DEFAULTS.url,
     prefix: options.prefix ?? REDIS_PUBSUB_DEFAULTS.prefix,
     clock: options.clock ?? systemClock,
     maxBuffered: options.maxBuffered ?? REDIS_PUBSUB_DEFAULTS.maxBuffered,
     commandTimeoutMs: options.commandTimeoutMs ?? REDIS_PUBSUB_DEFAULTS.commandTimeoutMs,
-    onError: options.onError ?? defaultOnError,
+    onError: options.onError ?? consoleErrorReporter('@tidings/redis pubsub'),
   };
-}
-
-function defaultOnError(error: unknown, context: RedisPubSubErrorContext): void {
-  const where = [context.where, context.group, context.channel, context.messageId].filter(Boolean).join(' ');
-  console.error(`[@tidings/redis pubsub] ${where}:`, error);
 }
