@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { benchBus } from './bus-path.ts';
 import { benchEmitter } from './emitter.ts';
 import { benchSqlite } from './sqlite.ts';
 import { benchTransports } from './transports.ts';
@@ -13,6 +14,7 @@ type Benchmark = (
 ) => Promise<readonly object[] | { readonly cases: readonly object[] }>;
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
+  bus: benchBus,
   emitter: benchEmitter,
   sqlite: benchSqlite,
   transports: benchTransports,

@@ -85,6 +85,8 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
     case 'memory':
       return { transport: memoryTransport(), where: 'this process', cleanUp: () => Promise.resolve() };
     default:
-      throw new Error(`TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis, nats, rabbitmq or memory`);
+      throw new Error(
+        `TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis, nats, rabbitmq or memory`,
+      );
   }
 }

@@ -115,9 +115,7 @@ export async function openTransportUrl(text: string): Promise<Transport> {
     throw new CliError(`${parsed.package} has no ${parsed.factory}; update it to the CLI's version.`, 1);
   }
   try {
-    return (await (factory as (options: unknown) => Transport | Promise<Transport>)(
-      parsed.options,
-    ));
+    return await (factory as (options: unknown) => Transport | Promise<Transport>)(parsed.options);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new CliError(`Could not open ${text}: ${reason}`, 1, { cause: error });

@@ -15,8 +15,21 @@ import type { EventFilter } from './filter.ts';
 import { toTransportMessage } from './message.ts';
 import { type Metrics, noopMetrics } from './metrics.ts';
 import { correlation } from './middleware/correlation.ts';
-import { measure } from './middleware/measure.ts';
-import { isRetryable, type RetryOptions, retry, retryProblems } from './middleware/retry.ts';
+import { createMeter, measure } from './middleware/measure.ts';
+import {
+  isRetryable,
+  type RetryOptions,
+  retry,
+  retryAfterFailure,
+  retryProblems,
+} from './middleware/retry.ts';
+import {
+  builtInPipeline,
+  DeliveryContext,
+  type SharedContext,
+  SKIPPED,
+  StepContext,
+} from './bus-pipeline.ts';
 import { planSubscription } from './subscription-plan.ts';
 import { timeout } from './middleware/timeout.ts';
 import type { Middleware, MiddlewareContext, Outcome } from './middleware/types.ts';
@@ -28,7 +41,10 @@ export interface HandlerContext {
   readonly group: string;
   /** 1 on the first delivery of this message to this group; higher on redeliveries. */
   readonly attempt: number;
-  /** Aborted when the handler should stop (timeout, or the consumer shutting down). */
+  /**
+   * Aborted when the handler should stop (timeout, or the consumer shutting down). Made when first read
+   * (a getter), so a handler that never reads it costs nothing: read it, do not spread the context.
+   */
   readonly signal: AbortSignal;
   /** Publishes events through the bus; events created in the handler are already correlated to it. */
   publish(events: Event | readonly Event[]): Promise<void>;
@@ -197,12 +213,18 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
   const publishFromHandler = (events: Event | readonly Event[]): Promise<void> =>
     publish(events as EventsOf<E> | readonly EventsOf<E>[]);
 
-  const settle = async (ctx: MiddlewareContext, outcome: Outcome | undefined): Promise<void> => {
-    const { delivery } = ctx;
+  const settle = (ctx: MiddlewareContext, outcome: Outcome | undefined): Promise<void> => {
     if (outcome === undefined || outcome.kind === 'skipped' || outcome.kind === 'duplicate') {
-      await delivery.ack();
-      return;
+      return ctx.delivery.ack();
     }
+    return settleFailure(ctx, outcome);
+  };
+
+  const settleFailure = async (
+    ctx: MiddlewareContext,
+    outcome: Exclude<Outcome, { kind: 'skipped' | 'duplicate' }>,
+  ): Promise<void> => {
+    const { delivery } = ctx;
     if (outcome.kind === 'retry-later') {
       await delivery.nack({
         delayMs: outcome.delayMs,
@@ -265,37 +287,47 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
     if (closed) throw new TidingsError('TIDINGS_CLOSED', 'The bus is closed; create a new one to subscribe.');
     const plan = planSubscription(catalog, transport, sub, options);
     const closing = new AbortController();
-    const defaults: Middleware[] = [measure(metrics)];
-    if (plan.retry !== false) defaults.push(retry(plan.retry));
-    defaults.push(validate(catalog), correlation(), timeout(plan.timeoutMs));
-    const pipeline = compose(
-      [...defaults, ...(options.middleware ?? []), ...(sub.middleware ?? [])],
-      async (ctx) => {
-        const event = ctx.event;
-        if (event === undefined) {
-          throw new TidingsError(
-            'TIDINGS_MALFORMED',
-            'No event to handle: the validate middleware did not run.',
-          );
-        }
-        if (!plan.matches(event)) {
-          ctx.outcome = { kind: 'skipped' };
-          return;
-        }
-        const handler = plan.handlerFor(event.type);
-        if (handler === undefined) {
-          ctx.outcome = { kind: 'skipped' };
-          return;
-        }
-        ctx.tries += 1;
-        await handler(event as EventsOf<E>, {
-          group: ctx.group,
-          attempt: ctx.delivery.attempt,
-          signal: ctx.signal,
-          publish: ctx.publish,
-        });
-      },
-    );
+    const handlerStep = async (ctx: MiddlewareContext): Promise<void> => {
+      const event = ctx.event;
+      if (event === undefined) {
+        throw new TidingsError(
+          'TIDINGS_MALFORMED',
+          'No event to handle: the validate middleware did not run.',
+        );
+      }
+      const handler = handlerFor(event);
+      if (handler === undefined) {
+        ctx.outcome = SKIPPED;
+        return;
+      }
+      ctx.tries += 1;
+      // The signal as it is now (the timeout's run, made only if the handler reads it).
+      const signal = ctx instanceof DeliveryContext ? ctx.signalSource() : ctx.signal;
+      await handler(
+        event as EventsOf<E>,
+        new StepContext(signal, ctx.group, ctx.delivery.attempt, ctx.publish),
+      );
+    };
+    // The handler for an event, or none when the subscription's filter or handlers skip it.
+    const handlerFor = (event: Event): Handler<EventsOf<E>> | undefined =>
+      plan.matches(event) ? plan.handlerFor(event.type) : undefined;
+    const extra = [...(options.middleware ?? []), ...(sub.middleware ?? [])];
+    let pipeline: (ctx: MiddlewareContext) => void | Promise<void>;
+    if (extra.length === 0) {
+      pipeline = builtInPipeline({
+        catalog,
+        clock,
+        meter: createMeter(metrics),
+        afterFailure: plan.retry === false ? undefined : retryAfterFailure(plan.retry),
+        timeoutMs: plan.timeoutMs,
+        handlerFor: handlerFor as (event: Event) => Handler<Event> | undefined,
+      });
+    } else {
+      const defaults: Middleware[] = [measure(metrics)];
+      if (plan.retry !== false) defaults.push(retry(plan.retry));
+      defaults.push(validate(catalog), correlation(), timeout(plan.timeoutMs));
+      pipeline = compose([...defaults, ...extra], handlerStep);
+    }
 
     // Deliveries in flight, with when each was handed over: one loop renews the leases of those held
     // for a third of the lease, so a fast handler costs no timer at all.
@@ -304,6 +336,15 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
     const deadline = new AbortController();
     setMaxListeners(0, deadline.signal);
     const renewEvery = Math.max(5, Math.floor(plan.leaseMs / 3));
+    const shared: SharedContext = {
+      group: sub.group,
+      handlerName: plan.name,
+      signal: deadline.signal,
+      closing: closing.signal,
+      clock,
+      metrics,
+      publish: publishFromHandler,
+    };
     void (async () => {
       while (!closing.signal.aborted) {
         try {
@@ -319,21 +360,7 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
     })();
 
     const onDelivery = async (delivery: Delivery): Promise<void> => {
-      const ctx: MiddlewareContext = {
-        delivery,
-        message: delivery.message,
-        group: sub.group,
-        handlerName: plan.name,
-        event: undefined,
-        signal: deadline.signal,
-        closing: closing.signal,
-        tries: 0,
-        firstFailedAt: undefined,
-        outcome: undefined,
-        clock,
-        metrics,
-        publish: publishFromHandler,
-      };
+      const ctx = new DeliveryContext(delivery, shared);
       inFlight.set(delivery, clock.now());
       try {
         if (delivery.attempt > plan.maxDeliveries) {
@@ -345,7 +372,9 @@ export function createBus<const E extends readonly AnyEventDefinition[]>(options
           return;
         }
         try {
-          await pipeline(ctx);
+          // The built-in pipeline finishes a synchronous handler without a promise.
+          const pending = pipeline(ctx);
+          if (pending !== undefined) await pending;
         } catch (error) {
           // Only a subscription without retry lets a handler error through: it dead-letters at once.
           ctx.firstFailedAt ??= clock.now();

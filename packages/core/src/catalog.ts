@@ -1,8 +1,8 @@
 import { fromCloudEvent } from './cloudevents.ts';
-import type { EventDefinition, EventOf } from './define-event.ts';
+import { adoptEvent, type EventDefinition, type EventOf } from './define-event.ts';
 import type { Event } from './envelope.ts';
 import { invalidOptions, TidingsError } from './errors.ts';
-import { describe } from './envelope.ts';
+import { deepFreeze, describe } from './envelope.ts';
 import { lintCatalog, type CatalogFinding } from './catalog-lint.ts';
 
 /** Any event definition, whatever its type and data. */
@@ -64,6 +64,9 @@ export interface Catalog<E extends readonly AnyEventDefinition[] = readonly AnyE
   lint(): readonly CatalogFinding[];
 }
 
+// The internal readers of catalogs made by createCatalog, by catalog: see adoptFromCatalog.
+const adopters = new WeakMap<object, (event: Event) => Event>();
+
 /**
  * Records every event of a system, with its producers and consumers.
  *
@@ -113,7 +116,7 @@ export function createCatalog<const E extends readonly AnyEventDefinition[]>(
   const consumers = roles('consumers');
   if (problems.length > 0) throw invalidOptions('createCatalog', problems);
 
-  const upgrade = (event: Event): EventsOf<E> => {
+  const definitionOf = (event: Event): AnyEventDefinition => {
     const definition = byType.get(event.type);
     if (definition === undefined) {
       throw new TidingsError(
@@ -123,8 +126,9 @@ export function createCatalog<const E extends readonly AnyEventDefinition[]>(
         { details: { type: event.type, id: event.id } },
       );
     }
-    return definition.upgrade(event) as EventsOf<E>;
+    return definition;
   };
+  const upgrade = (event: Event): EventsOf<E> => definitionOf(event).upgrade(event) as EventsOf<E>;
 
   const catalog: Catalog<E> = {
     title: options.title ?? 'Event catalog',
@@ -146,5 +150,16 @@ export function createCatalog<const E extends readonly AnyEventDefinition[]>(
     lint: () =>
       lintCatalog(catalog.entries(), options.producers !== undefined, options.consumers !== undefined),
   };
+  adopters.set(catalog, (event) => adoptEvent(definitionOf(event), event));
   return Object.freeze(catalog);
+}
+
+/**
+ * `catalog.upgrade(event)` for an unfrozen event the caller built and hands over (see adoptEvent); a
+ * catalog not made by createCatalog gets its own `upgrade`, with the event frozen first.
+ * @internal
+ */
+export function adoptFromCatalog(catalog: Catalog, event: Event): Event {
+  const adopt = adopters.get(catalog);
+  return adopt === undefined ? catalog.upgrade(deepFreeze(event)) : adopt(event);
 }

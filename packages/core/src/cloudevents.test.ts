@@ -240,3 +240,22 @@ describe('round trips (property)', () => {
     expect(fromBinaryCloudEvent(headers, body)).toEqual(event);
   });
 });
+
+describe('binary mode headers', () => {
+  test('inherited header properties are ignored, own ones in any case are read', () => {
+    const { headers, body } = toBinaryCloudEvent(sample());
+    const inherited = Object.create({ 'ce-tracestate': 'inherited', 'ce-extra': 'inherited' }) as Record<
+      string,
+      string
+    >;
+    for (const [name, value] of Object.entries(headers)) inherited[name.toUpperCase()] = value;
+    const event = fromBinaryCloudEvent(inherited, body);
+    expect(event).toEqual(fromBinaryCloudEvent(headers, body));
+    expect(event.extensions).not.toHaveProperty('extra');
+  });
+
+  test('fetch Headers are read like a plain record', () => {
+    const { headers, body } = toBinaryCloudEvent(sample());
+    expect(fromBinaryCloudEvent(new Headers(headers), body)).toEqual(fromBinaryCloudEvent(headers, body));
+  });
+});

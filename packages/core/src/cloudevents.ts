@@ -1,4 +1,11 @@
-import { deepFreeze, describe, type Event, envelopeProblems, RESERVED_ATTRIBUTES } from './envelope.ts';
+import {
+  deepFreeze,
+  describe,
+  type Event,
+  envelopeIsValid,
+  envelopeProblems,
+  RESERVED_ATTRIBUTES,
+} from './envelope.ts';
 import { TidingsError } from './errors.ts';
 
 /** A CloudEvents 1.0 event in structured JSON form, as Tidings writes it. */
@@ -105,34 +112,112 @@ export function fromCloudEvent(input: unknown): Event {
  * (`content-type: application/cloudevents+json`).
  */
 export function fromBinaryCloudEvent(headers: HeadersInput, body: unknown): Event {
+  return readBinaryCloudEvent(headers, body, true);
+}
+
+/**
+ * {@link fromBinaryCloudEvent}, optionally leaving the event unfrozen: a caller that builds the final event
+ * from it (the bus, upcasting the data) then freezes once instead of twice.
+ * @internal
+ */
+export function readBinaryCloudEvent(headers: HeadersInput, body: unknown, freeze: boolean): Event {
   if (typeof headers !== 'object' || headers === null) throw malformed('binary mode needs a headers object');
   const attributes: Record<string, unknown> = {};
   let contentType: string | undefined;
-  for (const [rawName, rawValue] of headerEntries(headers)) {
-    const name = rawName.toLowerCase();
-    if (name === 'content-type') contentType = rawValue;
-    else if (name.startsWith('ce-')) attributes[name.slice(3)] = decodeHeaderValue(name, rawValue);
+  if (isFetchHeaders(headers)) {
+    headers.forEach((value, name) => {
+      contentType = takeHeader(attributes, name, value, contentType);
+    });
+  } else {
+    // Walked in place rather than through a list of entries: this runs for every delivery.
+    const record = headers as Record<string, unknown>;
+    const ownOnly = inheritsNothing(record);
+    for (const name in record) {
+      if (!ownOnly && !Object.hasOwn(record, name)) continue;
+      const value = record[name];
+      if (value === undefined) continue;
+      const text =
+        typeof value === 'string' ? value : Array.isArray(value) ? value.join(',') : JSON.stringify(value);
+      contentType = takeHeader(attributes, name, text, contentType);
+    }
   }
-  if (contentType !== undefined && /^application\/cloudevents\+json\b/i.test(contentType)) {
+  // What Tidings itself writes, recognised without running the three patterns below.
+  const plainJson = contentType === 'application/json';
+  if (!plainJson && contentType !== undefined && /^application\/cloudevents\+json\b/i.test(contentType)) {
     // Structured mode over HTTP: the whole event is the body.
     const structured =
       typeof body === 'string' || body instanceof Uint8Array ? parseJson(body, 'the body') : body;
-    return fromStructured(structured as Record<string, unknown>);
+    return fromStructured(structured as Record<string, unknown>, freeze);
   }
-  if (contentType !== undefined && /^application\/cloudevents-batch\+json\b/i.test(contentType)) {
+  if (
+    !plainJson &&
+    contentType !== undefined &&
+    /^application\/cloudevents-batch\+json\b/i.test(contentType)
+  ) {
     throw malformed('batched CloudEvents are not accepted here; decode each event of the batch on its own');
   }
   if (contentType !== undefined) attributes.datacontenttype = contentType;
   if (body !== undefined && body !== null && body !== '') {
-    const isJson = contentType === undefined || JSON_CONTENT.test(contentType);
+    const isJson = contentType === undefined || plainJson || JSON_CONTENT.test(contentType);
     if (!isJson) throw malformed(`content-type "${contentType}" is not JSON; Tidings events carry JSON data`);
     attributes.data =
       typeof body === 'string' || body instanceof Uint8Array ? parseJson(body, 'the body') : body;
   }
-  return fromStructured(attributes);
+  return fromStructured(attributes, freeze);
 }
 
-function fromStructured(ce: Record<string, unknown>): Event {
+/** What a header name stands for: the content type, a CloudEvents attribute, or nothing. */
+interface HeaderRole {
+  /** The lowercased header name. */
+  readonly name: string;
+  readonly contentType: boolean;
+  /** The attribute a `ce-` header carries. */
+  readonly attribute: string | undefined;
+}
+
+// Header names repeat from message to message: their roles are worked out once (for a bounded number
+// of names, so that a stream of odd names cannot grow this without end).
+const headerRoles = new Map<string, HeaderRole>();
+const MAX_HEADER_ROLES = 512;
+
+function roleOf(rawName: string): HeaderRole {
+  let role = headerRoles.get(rawName);
+  if (role === undefined) {
+    const name = rawName.toLowerCase();
+    role = {
+      name,
+      contentType: name === 'content-type',
+      attribute: name.startsWith('ce-') ? name.slice(3) : undefined,
+    };
+    if (headerRoles.size < MAX_HEADER_ROLES) headerRoles.set(rawName, role);
+  }
+  return role;
+}
+
+/** Files one header under its attribute; returns the content type seen so far. */
+function takeHeader(
+  attributes: Record<string, unknown>,
+  rawName: string,
+  value: string,
+  contentType: string | undefined,
+): string | undefined {
+  const role = roleOf(rawName);
+  if (role.contentType) return value;
+  if (role.attribute !== undefined) attributes[role.attribute] = decodeHeaderValue(role.name, value);
+  return contentType;
+}
+
+/**
+ * True when `for…in` over `record` visits its own properties only, so that the `Object.hasOwn` check
+ * per property can be skipped: its prototype is `Object.prototype` (with nothing enumerable added to
+ * it) or nothing.
+ */
+function inheritsNothing(record: object): boolean {
+  const prototype: unknown = Object.getPrototypeOf(record);
+  return prototype === null || (prototype === Object.prototype && Object.keys(prototype).length === 0);
+}
+
+function fromStructured(ce: Record<string, unknown>, freeze = true): Event {
   if (typeof ce !== 'object' || ce === null || Array.isArray(ce)) {
     throw malformed(`expected a CloudEvent object, got ${describe(ce)}`);
   }
@@ -140,17 +225,25 @@ function fromStructured(ce: Record<string, unknown>): Event {
     throw malformed(`specversion must be "1.0" (got ${describe(ce.specversion)})`);
   }
   const contentType = ce.datacontenttype;
-  if (contentType !== undefined && (typeof contentType !== 'string' || !JSON_CONTENT.test(contentType))) {
+  if (
+    contentType !== undefined &&
+    contentType !== 'application/json' &&
+    (typeof contentType !== 'string' || !JSON_CONTENT.test(contentType))
+  ) {
     throw malformed(`datacontenttype ${describe(contentType)} is not JSON; Tidings events carry JSON data`);
   }
   if (ce.data_base64 !== undefined)
     throw malformed('data_base64 is not supported; Tidings events carry JSON data');
-  const extensions: Record<string, string> = {};
-  for (const [name, value] of Object.entries(ce)) {
-    if (RESERVED_ATTRIBUTES.has(name) || value === undefined) continue;
+  let extensions: Record<string, string> | undefined;
+  const ownOnly = inheritsNothing(ce);
+  for (const name in ce) {
+    if (!ownOnly && !Object.hasOwn(ce, name)) continue;
+    const value = ce[name];
+    if (value === undefined || RESERVED_ATTRIBUTES.has(name)) continue;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
       throw malformed(`attribute "${name}" must be a string, number or boolean (got ${describe(value)})`);
     }
+    extensions ??= {};
     extensions[name] = String(value);
   }
   const id = ce.id;
@@ -166,10 +259,9 @@ function fromStructured(ce: Record<string, unknown>): Event {
   };
   if (ce.subject !== undefined) event.subject = ce.subject;
   if (ce.causationid !== undefined) event.causationId = ce.causationid;
-  if (Object.keys(extensions).length > 0) event.extensions = extensions;
-  const problems = envelopeProblems(event);
-  if (problems.length > 0) throw malformed(problems.join('; '));
-  return deepFreeze(event as unknown as Event);
+  if (extensions !== undefined) event.extensions = extensions;
+  if (!envelopeIsValid(event)) throw malformed(envelopeProblems(event).join('; '));
+  return freeze ? deepFreeze(event as unknown as Event) : (event as unknown as Event);
 }
 
 function toVersion(value: unknown): unknown {
@@ -186,25 +278,8 @@ function parseJson(text: string | Uint8Array, what: string): Record<string, unkn
   }
 }
 
-function headerEntries(headers: HeadersInput): [string, string][] {
-  const list: [string, string][] = [];
-  if (typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function') {
-    (headers as Headers).forEach((value, name) => {
-      list.push([name, value]);
-    });
-    return list;
-  }
-  const record = headers as Record<string, unknown>;
-  for (const name in record) {
-    if (!Object.hasOwn(record, name)) continue;
-    const value = record[name];
-    if (value === undefined) continue;
-    list.push([
-      name,
-      Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : JSON.stringify(value),
-    ]);
-  }
-  return list;
+function isFetchHeaders(headers: HeadersInput): headers is Headers {
+  return typeof (headers as Headers).forEach === 'function' && typeof (headers as Headers).get === 'function';
 }
 
 // The HTTP binding asks for percent-encoding of spaces, quotes, percent signs and anything outside

@@ -31,10 +31,13 @@ let syncCause: CauseLike | undefined;
  * });
  */
 export function runWithCause<R>(event: CauseLike, fn: () => R): R {
+  const cause: Causation = { correlationId: event.correlationId, causationId: event.id };
   const previous = syncCause;
+  // The common case (no synchronous cause around this call) goes straight to the storage.
+  if (previous === undefined) return storage.run(cause, fn);
   syncCause = undefined;
   try {
-    return storage.run({ correlationId: event.correlationId, causationId: event.id }, fn);
+    return storage.run(cause, fn);
   } finally {
     syncCause = previous;
   }

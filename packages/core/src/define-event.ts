@@ -81,6 +81,20 @@ export type EventOf<D> =
 /** The data type of a definition's current version. */
 export type DataOf<D> = D extends EventDefinition<string, infer Data, infer _Input> ? Data : never;
 
+// The internal readers of definitions made by defineEvent, by definition: see adoptEvent.
+const adopters = new WeakMap<object, (event: Event) => Event>();
+
+/**
+ * `definition.upgrade(event)` for an event that the caller built itself, has not frozen and hands over:
+ * the data is validated and upcast, then the event is completed in place and frozen once, where
+ * `upgrade` would copy and freeze a second time. Definitions not made by defineEvent get `upgrade`.
+ * @internal
+ */
+export function adoptEvent(definition: EventDefinition, event: Event): Event {
+  const adopt = adopters.get(definition);
+  return adopt === undefined ? definition.upgrade(deepFreeze(event)) : adopt(event);
+}
+
 const TYPE_NAME = /^([a-z][a-z0-9-]*\.)*[A-Z][A-Za-z0-9]*$/;
 
 /**
@@ -163,6 +177,26 @@ export function defineEvent<const TType extends string, S extends StandardSchema
     return validate(version, value, schema);
   };
 
+  const checkType = (event: Event): void => {
+    if (event.type !== type) {
+      throw new TidingsError(
+        'TIDINGS_UNKNOWN_TYPE',
+        `${type}.upgrade was given an event of type ${event.type}.`,
+      );
+    }
+  };
+
+  const adopt = (event: Event): Event => {
+    checkType(event);
+    // Upcasters see frozen data, as they do through upgrade: one that changes its input fails the same.
+    if (event.version !== version) deepFreeze(event.data);
+    const data = parse(event.data, event.version);
+    const owned = event as { -readonly [K in keyof Event]: Event[K] };
+    owned.version = version;
+    owned.data = data;
+    return deepFreeze(owned);
+  };
+
   const definition: EventDefinition<TType, Data, StandardSchemaV1.InferInput<S>> = {
     type,
     version,
@@ -179,12 +213,7 @@ export function defineEvent<const TType extends string, S extends StandardSchema
     },
     parse,
     upgrade(event) {
-      if (event.type !== type) {
-        throw new TidingsError(
-          'TIDINGS_UNKNOWN_TYPE',
-          `${type}.upgrade was given an event of type ${event.type}.`,
-        );
-      }
+      checkType(event);
       const data = parse(event.data, event.version);
       if (event.version === version && data === event.data) return event as Event<TType, Data>;
       return deepFreeze({ ...event, version, data }) as Event<TType, Data>;
@@ -195,5 +224,6 @@ export function defineEvent<const TType extends string, S extends StandardSchema
       return step === undefined ? undefined : (step.jsonSchema ?? jsonSchemaOf(step.schema));
     },
   };
+  adopters.set(definition, adopt);
   return Object.freeze(definition);
 }

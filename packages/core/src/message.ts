@@ -1,4 +1,4 @@
-import { fromBinaryCloudEvent, toBinaryCloudEvent } from './cloudevents.ts';
+import { fromBinaryCloudEvent, readBinaryCloudEvent, toBinaryCloudEvent } from './cloudevents.ts';
 import type { Event } from './envelope.ts';
 import type { TransportMessage } from './transport.ts';
 
@@ -18,4 +18,13 @@ export function toTransportMessage(event: Event): TransportMessage {
  */
 export function fromTransportMessage(message: TransportMessage): Event {
   return fromBinaryCloudEvent(message.headers, decoder.decode(message.body));
+}
+
+/**
+ * {@link fromTransportMessage} without freezing: the event is new and only the caller holds it, to
+ * complete and freeze once (the bus hands it to the catalog's adoptFromCatalog).
+ * @internal
+ */
+export function readTransportMessage(message: TransportMessage): Event {
+  return readBinaryCloudEvent(message.headers, decoder.decode(message.body), false);
 }

@@ -34,8 +34,8 @@ describe('postgresTransport options', () => {
     const pool = new pg.Pool({ connectionString: 'postgres://localhost/app' });
     expect(resolveProblems({ pool, schema: 'shop_events' })).toEqual([]);
     expect(resolveProblems({ pool, connectTimeoutMs: 1000, queryTimeoutMs: 1000 })).toEqual([
-      'connectTimeoutMs applies to a pool the transport opens; set connectionTimeoutMillis on your pool instead',
-      'queryTimeoutMs applies to a pool the transport opens; set query_timeout on your pool instead',
+      'connectTimeoutMs applies to a pool Tidings opens; set connectionTimeoutMillis on your pool instead',
+      'queryTimeoutMs applies to a pool Tidings opens; set query_timeout on your pool instead',
     ]);
     await pool.end();
   });

@@ -99,12 +99,13 @@ const TRANSPORT_KEYS = new Set([
 ]);
 
 /** The schema is written into SQL unquoted, so only a plain identifier is accepted. */
-const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
+/** @internal */
+export const SCHEMA = /^[A-Za-z_][A-Za-z0-9_]{0,40}$/;
 
 const defaultOnError = consoleErrorReporter('@tidings/postgres');
 
-/** Problems with the `connectionString` / `pool` pair, as sentences. */
-function connectionProblems(raw: Record<string, unknown>): string[] {
+/** Problems with the `connectionString` / `pool` pair, as sentences. @internal */
+export function connectionProblems(raw: Record<string, unknown>): string[] {
   const { connectionString, pool } = raw;
   if (connectionString !== undefined && pool !== undefined)
     return ['pass either connectionString or pool, not both'];
@@ -119,12 +120,12 @@ function connectionProblems(raw: Record<string, unknown>): string[] {
     : [`pool must be a pg Pool (got ${describeValue(pool)})`];
 }
 
-/** Problems with the two timeouts, which only a pool the transport opens can take. */
-function timeoutProblems(raw: Record<string, unknown>): (string | undefined)[] {
+/** Problems with the two timeouts, which only a pool the transport opens can take. @internal */
+export function timeoutProblems(raw: Record<string, unknown>): (string | undefined)[] {
   return (['connectTimeoutMs', 'queryTimeoutMs'] as const).flatMap((name) => [
     numberProblem(name, raw[name], { min: 0, integer: true, exclusive: true }),
     raw[name] !== undefined && raw.pool !== undefined
-      ? `${name} applies to a pool the transport opens; set ` +
+      ? `${name} applies to a pool Tidings opens; set ` +
         `${name === 'connectTimeoutMs' ? 'connectionTimeoutMillis' : 'query_timeout'} on your pool instead`
       : undefined,
   ]);

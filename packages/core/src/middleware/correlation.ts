@@ -1,3 +1,4 @@
+import { forward } from '../compose.ts';
 import { runWithCause } from '../context.ts';
 import type { Middleware } from './types.ts';
 
@@ -9,9 +10,10 @@ import type { Middleware } from './types.ts';
  * createBus({ catalog, transport }); // on by default
  */
 export function correlation(): Middleware {
-  return async function correlation(ctx, next) {
+  // Not `async`: the wrapper would add a promise to every delivery and forward nothing more.
+  return function correlation(ctx, next) {
     const event = ctx.event;
-    if (event === undefined) return next();
-    return runWithCause(event, next);
+    if (event === undefined) return forward(next);
+    return runWithCause(event, () => forward(next));
   };
 }

@@ -1,6 +1,6 @@
 import { describe } from '../envelope.ts';
 import { invalidOptions, isTidingsError } from '../errors.ts';
-import type { Middleware, Outcome } from './types.ts';
+import type { Middleware, MiddlewareContext, Outcome } from './types.ts';
 
 /** Options of {@link retry}; every field has a default. */
 export interface RetryOptions {
@@ -73,6 +73,25 @@ export function retryProblems(options: RetryOptions): string[] {
  * await bus.subscribe({ group: 'billing', handlers, retry: { immediate: 2, delays: [10_000, 60_000] } });
  */
 export function retry(options: RetryOptions = {}): Middleware {
+  const afterFailure = retryAfterFailure(options);
+  return async function retry(ctx, next) {
+    try {
+      await next();
+    } catch (failure) {
+      await afterFailure(ctx, next, failure);
+    }
+  };
+}
+
+/**
+ * What {@link retry} does once the first run has failed with `failure`: it waits and runs `next` again
+ * while the policy allows, then leaves the outcome (retry later or dead-letter) on the context. The
+ * bus's built-in pipeline calls it only when a run fails, so a run that succeeds costs no promise here.
+ * @internal
+ */
+export function retryAfterFailure(
+  options: RetryOptions = {},
+): (ctx: MiddlewareContext, next: () => Promise<void>, failure: unknown) => Promise<void> {
   const problems = retryProblems(options);
   if (problems.length > 0) throw invalidOptions('retry', problems);
   const immediate = options.immediate ?? DEFAULT_RETRY.immediate;
@@ -84,38 +103,37 @@ export function retry(options: RetryOptions = {}): Middleware {
   const retryIf = options.retryIf ?? (() => true);
   const spread = (ms: number): number => Math.round(ms * (1 - jitter + 2 * jitter * random()));
 
-  return async function retry(ctx, next) {
+  return async function afterFailure(ctx, next, firstFailure) {
+    let failure = firstFailure;
     for (let retries = 0; ; retries += 1) {
-      let failure: unknown;
+      ctx.firstFailedAt ??= ctx.clock.now();
+      if (!isRetryable(failure) || !retryIf(failure)) {
+        ctx.outcome = { kind: 'dead-letter', reason: 'non-retryable', error: failure };
+        return;
+      }
+      if (retries >= immediate) {
+        ctx.outcome = laterOrDeadLetter(ctx.delivery.attempt, delays, spread, failure);
+        return;
+      }
+      // A closing consumer gives the message back with its immediate retries unused, rather than
+      // hold it through a backoff or count it as exhausted.
+      if (ctx.closing.aborted) {
+        ctx.outcome = { kind: 'retry-later', delayMs: 0, error: failure };
+        return;
+      }
+      const wait = spread(Math.min(maxDelayMs, minDelayMs * 2 ** retries));
+      try {
+        await ctx.clock.sleep(wait, ctx.closing);
+      } catch {
+        ctx.outcome = { kind: 'retry-later', delayMs: 0, error: failure };
+        return;
+      }
       try {
         await next();
         return;
       } catch (error) {
         failure = error;
       }
-      ctx.firstFailedAt ??= ctx.clock.now();
-      if (!isRetryable(failure) || !retryIf(failure)) {
-        ctx.outcome = { kind: 'dead-letter', reason: 'non-retryable', error: failure };
-        return;
-      }
-      if (retries < immediate) {
-        // A closing consumer gives the message back with its immediate retries unused, rather than
-        // hold it through a backoff or count it as exhausted.
-        if (ctx.closing.aborted) {
-          ctx.outcome = { kind: 'retry-later', delayMs: 0, error: failure };
-          return;
-        }
-        const wait = spread(Math.min(maxDelayMs, minDelayMs * 2 ** retries));
-        try {
-          await ctx.clock.sleep(wait, ctx.closing);
-          continue;
-        } catch {
-          ctx.outcome = { kind: 'retry-later', delayMs: 0, error: failure };
-          return;
-        }
-      }
-      ctx.outcome = laterOrDeadLetter(ctx.delivery.attempt, delays, spread, failure);
-      return;
     }
   };
 }

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import { defineEvent } from '../define-event.ts';
 import { isTidingsError, TidingsError } from '../errors.ts';
 import { contextFor, type ContextOptions } from './test-context.ts';
-import { timeout } from './timeout.ts';
+import { LazyRunSignal, timeout } from './timeout.ts';
 import type { MiddlewareContext } from './types.ts';
 
 const Pinged = defineEvent({ type: 'Pinged', schema: z.object({ n: z.number() }) });
@@ -206,4 +206,50 @@ describe('timeout', () => {
       expect(() => timeout(ms)).toThrow(expect.objectContaining({ code: 'TIDINGS_INVALID_OPTIONS' }));
     },
   );
+});
+
+describe('LazyRunSignal (the handler signal of the bus, made on first read)', () => {
+  const reason = new TidingsError('TIDINGS_TIMEOUT', 'too slow');
+
+  it('is tied to the outer signal while the run lasts', () => {
+    const outer = new AbortController();
+    const run = new LazyRunSignal(outer.signal);
+    const signal = run.signal;
+    expect(run.signal).toBe(signal);
+    expect(signal.aborted).toBe(false);
+    outer.abort(reason);
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason).toBe(reason);
+  });
+
+  it('is made aborted when read after its run was aborted or the outer signal was', () => {
+    const timedOut = new LazyRunSignal(new AbortController().signal);
+    timedOut.abort(reason);
+    expect(timedOut.signal.reason).toBe(reason);
+    const outer = new AbortController();
+    outer.abort(reason);
+    expect(new LazyRunSignal(outer.signal).signal.aborted).toBe(true);
+  });
+
+  it('is no longer tied to the outer signal once the run finished', () => {
+    const outer = new AbortController();
+    const readDuring = new LazyRunSignal(outer.signal);
+    const signal = readDuring.signal;
+    readDuring.finish();
+    const readAfter = new LazyRunSignal(outer.signal);
+    readAfter.finish();
+    outer.abort(reason);
+    expect(signal.aborted).toBe(false);
+    expect(readAfter.signal.aborted).toBe(false);
+    readAfter.abort(reason);
+    expect(readAfter.signal.aborted).toBe(false);
+  });
+
+  it('remembers an outer abort that came before the run finished, even when read later', () => {
+    const outer = new AbortController();
+    const run = new LazyRunSignal(outer.signal);
+    outer.abort(reason);
+    run.finish();
+    expect(run.signal.aborted).toBe(true);
+  });
 });

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { createCatalog } from '../catalog.ts';
 import { defineEvent, upcaster } from '../define-event.ts';
 import { isTidingsError, type TidingsErrorCode } from '../errors.ts';
-import { toTransportMessage } from '../message.ts';
+import type { Event } from '../envelope.ts';
+import { fromTransportMessage, toTransportMessage } from '../message.ts';
 import type { TransportMessage } from '../transport.ts';
 import { contextFor } from './test-context.ts';
 import type { MiddlewareContext, Outcome } from './types.ts';
-import { validate } from './validate.ts';
+import { decodeMessage, validate } from './validate.ts';
 
 const OrderPlacedV1 = z.object({ orderId: z.string(), amount: z.number() });
 const OrderPlaced = defineEvent({
@@ -181,5 +182,82 @@ describe('validate', () => {
       reason: 'invalid',
       error: { message: 'upcaster bug' },
     });
+  });
+});
+
+describe('decodeMessage (the one-pass decode of the bus)', () => {
+  const decodeBoth = (message: TransportMessage) => {
+    const outcome = (run: () => unknown) => {
+      try {
+        return { event: run() };
+      } catch (error) {
+        return { error: { name: (error as Error).name, message: (error as Error).message } };
+      }
+    };
+    return [
+      outcome(() => decodeMessage(catalog, message)),
+      outcome(() => catalog.upgrade(fromTransportMessage(message))),
+    ] as const;
+  };
+
+  it.each<[string, TransportMessage]>([
+    ['a current event', toTransportMessage(placed())],
+    ['a version 1 event, upcast', toTransportMessage(OldOrderPlaced.create({ orderId: 'o-1', amount: 3 }))],
+    [
+      'an event with extensions and a unicode subject',
+      toTransportMessage(
+        OrderPlaced.create(
+          { orderId: 'o-1', total: 1, currency: 'EUR' },
+          { subject: 'ö 1', causationId: 'c-1', extensions: { traceparent: '00-ab-cd-01' } },
+        ),
+      ),
+    ],
+    [
+      'headers in mixed case',
+      {
+        ...toTransportMessage(placed()),
+        headers: Object.fromEntries(
+          Object.entries(toTransportMessage(placed()).headers).map(([name, value]) => [
+            name.toUpperCase(),
+            value,
+          ]),
+        ),
+      },
+    ],
+    ['an unknown type', toTransportMessage(Unlisted.create({}))],
+    ['data failing the schema', toTransportMessage(SloppyOrderPlaced.create({ orderId: 'o-1' }))],
+    ['a newer version', toTransportMessage(FutureOrderPlaced.create({}))],
+    [
+      'a missing id',
+      withHeaders(toTransportMessage(placed()), (headers) => {
+        delete headers['ce-id'];
+      }),
+    ],
+  ])('reads %s as catalog.upgrade(fromTransportMessage()) does', (_name, message) => {
+    const [fused, reference] = decodeBoth(message);
+    expect(fused).toEqual(reference);
+  });
+
+  it('returns a deeply frozen event, data included', () => {
+    const event = decodeMessage(
+      catalog,
+      toTransportMessage(OldOrderPlaced.create({ orderId: 'o-1', amount: 3 })),
+    );
+    expect(Object.isFrozen(event)).toBe(true);
+    expect(Object.isFrozen(event.data)).toBe(true);
+  });
+
+  it('lets a catalog not made by createCatalog upgrade a frozen event itself', () => {
+    const seen: unknown[] = [];
+    const custom = {
+      ...catalog,
+      upgrade: (event: Event) => {
+        seen.push(Object.isFrozen(event));
+        return catalog.upgrade(event);
+      },
+    };
+    const event = decodeMessage(custom, toTransportMessage(placed()));
+    expect(seen).toEqual([true]);
+    expect(event.type).toBe('OrderPlaced');
   });
 });

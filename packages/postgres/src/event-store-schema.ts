@@ -1,0 +1,113 @@
+import type { Pool } from 'pg';
+import { TidingsError } from '@tidings/core';
+import { quote } from './schema.ts';
+
+/**
+ * The event store's tables, as numbered migrations of their own (`$S` is the quoted schema): a schema may
+ * hold only the transport, only the store, or both. Their version is kept in the `meta` table the
+ * transport uses, under its own name. Never edit a released migration: append a new one.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  -- One row per stream that was ever appended to (or deleted): its version, what reads hide, the
+  -- tombstone, and the last recording time. An append locks this row, which serializes the writers of
+  -- one stream; writers of different streams never wait for each other.
+  CREATE TABLE $S.es_streams (
+    stream text PRIMARY KEY,
+    version bigint NOT NULL DEFAULT 0,
+    truncate_before bigint NOT NULL DEFAULT 1,
+    tombstoned boolean NOT NULL DEFAULT false,
+    last_recorded_at bigint NOT NULL DEFAULT 0
+  );
+
+  -- The log. The global order is (transaction_id, id): the writing transaction's 64-bit id, then a
+  -- sequence within it. seq alone is NOT commit order (a slow transaction commits a low number late);
+  -- readers only take rows whose transaction_id is below the oldest transaction still running, a prefix
+  -- of the log that can no longer change. data is text, not jsonb, so it comes back exactly as written.
+  CREATE TABLE $S.es_events (
+    id bigserial NOT NULL,
+    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    stream text NOT NULL,
+    version bigint NOT NULL,
+    event_id text NOT NULL,
+    type text NOT NULL,
+    schema_version integer NOT NULL,
+    recorded_at bigint NOT NULL,
+    source text NOT NULL,
+    time text NOT NULL,
+    subject text,
+    correlation_id text NOT NULL,
+    causation_id text,
+    extensions text,
+    data text NOT NULL,
+    PRIMARY KEY (transaction_id, id)
+  );
+  CREATE UNIQUE INDEX es_events_stream_version ON $S.es_events (stream, version);
+  -- Event ids are unique per stream: a retried append finds its events here instead of storing them twice.
+  CREATE UNIQUE INDEX es_events_stream_event_id ON $S.es_events (stream, event_id);
+
+  -- The latest snapshot per stream and key (the key names the code that folded the state).
+  CREATE TABLE $S.es_snapshots (
+    stream text NOT NULL,
+    key text NOT NULL,
+    version bigint NOT NULL,
+    base_version bigint NOT NULL,
+    recorded_at text NOT NULL,
+    state text NOT NULL,
+    PRIMARY KEY (stream, key)
+  );
+  `,
+];
+
+/** The event store schema version this release writes. */
+export const EVENT_STORE_SCHEMA_VERSION = MIGRATIONS.length;
+
+const META_NAME = 'event_store_schema_version';
+
+/**
+ * Brings the event store tables to {@link EVENT_STORE_SCHEMA_VERSION} in one transaction, under the
+ * same advisory lock as the transport's migration, so processes starting at once migrate it exactly once.
+ *
+ * @throws TidingsError `TIDINGS_UNSUPPORTED` when a newer release migrated the schema.
+ * @internal
+ */
+export async function migrateEventStore(pool: Pool, schema: string): Promise<void> {
+  const s = quote(schema);
+  const client = await pool.connect();
+  // A checked-out client has no pool listener: an 'error' between two statements would crash the process.
+  const ignore = (): void => undefined;
+  client.on('error', ignore);
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tidings:${schema}`]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${s}.meta (name text PRIMARY KEY, value integer NOT NULL)`,
+    );
+    const found = await client.query<{ value: number }>(`SELECT value FROM ${s}.meta WHERE name = $1`, [
+      META_NAME,
+    ]);
+    const from = found.rows[0]?.value ?? 0;
+    if (from > EVENT_STORE_SCHEMA_VERSION) {
+      throw new TidingsError(
+        'TIDINGS_UNSUPPORTED',
+        `The schema "${schema}" has event store schema version ${from}, newer than the ` +
+          `${EVENT_STORE_SCHEMA_VERSION} this release of @tidings/postgres knows. Upgrade @tidings/postgres in this process.`,
+        { details: { found: from, supported: EVENT_STORE_SCHEMA_VERSION } },
+      );
+    }
+    for (const sql of MIGRATIONS.slice(from)) await client.query(sql.replaceAll('$S', s));
+    await client.query(
+      `INSERT INTO ${s}.meta (name, value) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+      [META_NAME, EVENT_STORE_SCHEMA_VERSION],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.removeListener('error', ignore);
+    client.release();
+  }
+}
