@@ -1,7 +1,13 @@
 import pg from 'pg';
 import type { Pool } from 'pg';
 import { checkPublish, systemClock, TidingsError } from '@tidings/core';
-import type { DoctorCapable, DoctorFinding, Transport, TransportCapabilities } from '@tidings/core';
+import type {
+  DeadLetterStorage,
+  DoctorCapable,
+  DoctorFinding,
+  Transport,
+  TransportCapabilities,
+} from '@tidings/core';
 import { startConsumer } from './consumer.ts';
 import type { RunningConsumer } from './consumer.ts';
 import { createDeadLetters } from './dead-letters.ts';
@@ -127,6 +133,21 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
     wake: wakeGroup,
   });
   const publishAll = createPublisher(pool, s, notifyChannel);
+  // An operator may list dead letters before anything was published: the tables come first.
+  const storage = deadLetters.storage;
+  const migratedFirst = async <T>(work: () => Promise<T>): Promise<T> => {
+    await ready().catch((error: unknown) => {
+      throw asUnavailable(error, 'dead letters');
+    });
+    return work();
+  };
+  const deadLetterStorage: DeadLetterStorage = {
+    list: (query) => migratedFirst(() => storage.list(query)),
+    get: (id) => migratedFirst(() => storage.get(id)),
+    replay: (id) => migratedFirst(() => storage.replay(id)),
+    discard: (ids) => migratedFirst(() => storage.discard(ids)),
+    depth: () => migratedFirst(() => storage.depth()),
+  };
 
   // LISTEN on one held client, started with the first consumer; reconnects with backoff after a drop.
   let stopListening: (() => void) | undefined;
@@ -212,7 +233,7 @@ export function postgresTransport(options: PostgresTransportOptions): PostgresTr
   const transport: PostgresTransport = {
     name: 'postgres',
     capabilities: POSTGRES_CAPABILITIES,
-    deadLetters: deadLetters.storage,
+    deadLetters: deadLetterStorage,
     pool,
 
     async publish(channel, messages) {
