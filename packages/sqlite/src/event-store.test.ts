@@ -94,6 +94,28 @@ describe('sqliteEventStore', () => {
     ).toThrow(/6 problems.*file.*unknown option "extra".*catalog.*clock.*synchronous.*busyTimeoutMs/);
   });
 
+  it('fails with TIDINGS_UNAVAILABLE, writing nothing, while another connection holds the write lock', async () => {
+    const file = join(dir, 'busy.db');
+    const store = sqliteEventStore({ file, busyTimeoutMs: 20 });
+    await store.append('acc', [deposit(1)]);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      const error: unknown = await store.append('acc', [deposit(2)]).catch((caught: unknown) => caught);
+      expect(isTidingsError(error, 'TIDINGS_UNAVAILABLE')).toBe(true);
+      expect((error as Error).message).toMatch(
+        /write lock for longer than busyTimeoutMs \(20 ms\); nothing was written/,
+      );
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    const { streamVersion } = await store.readStream('acc');
+    expect(streamVersion).toBe(1);
+    expect((await store.append('acc', [deposit(3)])).streamVersion).toBe(2);
+    await store.close();
+  });
+
   it('says it is closed after close', async () => {
     const store = sqliteEventStore({ file: ':memory:' });
     await store.close();

@@ -191,9 +191,11 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
   );
 
   const call = <T>(what: string, work: () => T): Promise<T> =>
-    new Promise((resolve) => {
+    new Promise<T>((resolve) => {
       open(what);
       resolve(work());
+    }).catch((error: unknown) => {
+      throw busyAsUnavailable(error, what, busyTimeoutMs);
     });
 
   const store: SqliteEventStore = {
@@ -339,4 +341,21 @@ function prepareStatements(db: Database.Database) {
          recorded_at = excluded.recorded_at, state = excluded.state`,
     ),
   };
+}
+
+/**
+ * Another process held the write lock past the busy timeout: the store is there but unavailable for
+ * now, and the same call may succeed when retried.
+ */
+function busyAsUnavailable(error: unknown, what: string, busyTimeoutMs: number | undefined): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))) {
+    return error;
+  }
+  return new TidingsError(
+    'TIDINGS_UNAVAILABLE',
+    `${what}: another connection held the database's write lock for longer than busyTimeoutMs ` +
+      `(${busyTimeoutMs ?? 'the default 5000'} ms); nothing was written. Retry, or raise busyTimeoutMs if writers queue this long.`,
+    { cause: error, details: { code } },
+  );
 }
