@@ -111,6 +111,21 @@ export type {
   StreamMetadata,
 } from './event-store/types.ts';
 
+// Subscriptions to the global order, their checkpoints, and the relay from the store to the bus
+export { memoryCheckpoints } from './event-store/checkpoints.ts';
+export type { CheckpointStore } from './event-store/checkpoints.ts';
+export { subscribeToAll } from './event-store/subscription.ts';
+export type {
+  StoreBatchHandler,
+  StoreEventHandler,
+  StoreSubscription,
+  StoreSubscriptionContext,
+  StoreSubscriptionFailure,
+  SubscribeToAllOptions,
+} from './event-store/subscription.ts';
+export { relayToBus } from './event-store/relay.ts';
+export type { RelayToBusOptions } from './event-store/relay.ts';
+
 // The rules every event store shares, for adapters
 export {
   checkAppend,
