@@ -65,6 +65,7 @@ it('exports exactly the hand-picked public API', () => {
     'numberProblem',
     'parseSequencePosition',
     'permanent',
+    'readRecorded',
     'readsAsPastTense',
     'relayToBus',
     'resolveReadAll',

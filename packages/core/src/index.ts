@@ -139,6 +139,7 @@ export {
   retriedAppend,
   tombstonedError,
   unreadableEvent,
+  readRecorded,
   upcastRecorded,
 } from './event-store/checks.ts';
 export type { LocatedEvent, ResolvedStreamRead, StoredAt } from './event-store/checks.ts';

@@ -23,7 +23,7 @@ import {
   type StreamMetadata,
   TidingsError,
   tombstonedError,
-  upcastRecorded,
+  readRecorded,
 } from '@tidings/core';
 import { asUnavailable } from './errors.ts';
 import { type PostgresEventStoreOptions, resolveEventStoreOptions } from './event-store-options.ts';
@@ -240,8 +240,7 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
 
   const toEvent = createRowReader();
   const read = (row: EventRow): RecordedEvent => {
-    const event = toEvent(row);
-    return catalog === undefined ? event : upcastRecorded(catalog, event);
+    return readRecorded(catalog, toEvent(row));
   };
   let closed = false;
 

@@ -22,7 +22,7 @@ import {
   retriedAppend,
   TidingsError,
   tombstonedError,
-  upcastRecorded,
+  readRecorded,
 } from '@tidings/core';
 import { openDatabase } from './database.ts';
 import { resolveEventStoreOptions, type SqliteEventStoreOptions } from './event-store-options.ts';
@@ -79,8 +79,7 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
   };
   const toEvent = createRowReader();
   const read = (row: EventRow): RecordedEvent => {
-    const event = toEvent(row);
-    return catalog === undefined ? event : upcastRecorded(catalog, event);
+    return readRecorded(catalog, toEvent(row));
   };
   let closed = false;
   const open = (what: string): void => {

@@ -1,5 +1,5 @@
 import type { Catalog } from '../catalog.ts';
-import { describe, envelopeProblems, type Event } from '../envelope.ts';
+import { deepFreeze, describe, envelopeProblems, type Event } from '../envelope.ts';
 import { invalidOptions, isTidingsError, TidingsError } from '../errors.ts';
 import type {
   AppendOptions,
@@ -303,6 +303,14 @@ export function unreadableEvent(at: StoredAt, cause: unknown): TidingsError {
       details: { stream: at.stream, streamVersion: at.streamVersion, position: at.position, type: at.type },
     },
   );
+}
+
+/**
+ * What a store hands out for a stored event: upcast to its latest version through the catalog when the
+ * store has one, deeply frozen either way (events are facts).
+ */
+export function readRecorded(catalog: Catalog | undefined, event: RecordedEvent): RecordedEvent {
+  return catalog === undefined ? deepFreeze(event) : upcastRecorded(catalog, event);
 }
 
 /** Upcasts a recorded event through the catalog, or throws {@link unreadableEvent}. */
