@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@tidings/core/testing';
 
 /** The nats-server binary the restart test starts; TIDINGS_NATS_SERVER overrides it. @internal */
 export const NATS_SERVER_BIN = process.env.TIDINGS_NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -21,18 +21,6 @@ export interface PrivateServer {
 /** Whether the binary is there. @internal */
 export function natsServerInstalled(): boolean {
   return existsSync(NATS_SERVER_BIN);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts a private nats-server with JetStream; resolves once it is ready. @internal */
