@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import { TidingsError } from '@tidings/core';
-import { quote } from './schema.ts';
+import { runMigrations } from './schema.ts';
 
 /**
  * The event store's tables, as numbered migrations of their own (`$S` is the quoted schema): a schema may
@@ -62,8 +61,6 @@ const MIGRATIONS: readonly string[] = [
 /** The event store schema version this release writes. */
 export const EVENT_STORE_SCHEMA_VERSION = MIGRATIONS.length;
 
-const META_NAME = 'event_store_schema_version';
-
 /**
  * Brings the event store tables to {@link EVENT_STORE_SCHEMA_VERSION} in one transaction, under the
  * same advisory lock as the transport's migration, so processes starting at once migrate it exactly once.
@@ -71,43 +68,10 @@ const META_NAME = 'event_store_schema_version';
  * @throws TidingsError `TIDINGS_UNSUPPORTED` when a newer release migrated the schema.
  * @internal
  */
-export async function migrateEventStore(pool: Pool, schema: string): Promise<void> {
-  const s = quote(schema);
-  const client = await pool.connect();
-  // A checked-out client has no pool listener: an 'error' between two statements would crash the process.
-  const ignore = (): void => undefined;
-  client.on('error', ignore);
-  try {
-    await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`tidings:${schema}`]);
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${s}.meta (name text PRIMARY KEY, value integer NOT NULL)`,
-    );
-    const found = await client.query<{ value: number }>(`SELECT value FROM ${s}.meta WHERE name = $1`, [
-      META_NAME,
-    ]);
-    const from = found.rows[0]?.value ?? 0;
-    if (from > EVENT_STORE_SCHEMA_VERSION) {
-      throw new TidingsError(
-        'TIDINGS_UNSUPPORTED',
-        `The schema "${schema}" has event store schema version ${from}, newer than the ` +
-          `${EVENT_STORE_SCHEMA_VERSION} this release of @tidings/postgres knows. Upgrade @tidings/postgres in this process.`,
-        { details: { found: from, supported: EVENT_STORE_SCHEMA_VERSION } },
-      );
-    }
-    for (const sql of MIGRATIONS.slice(from)) await client.query(sql.replaceAll('$S', s));
-    await client.query(
-      `INSERT INTO ${s}.meta (name, value) VALUES ($1, $2)
-       ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
-      [META_NAME, EVENT_STORE_SCHEMA_VERSION],
-    );
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.removeListener('error', ignore);
-    client.release();
-  }
+export function migrateEventStore(pool: Pool, schema: string): Promise<void> {
+  return runMigrations(pool, schema, {
+    versionName: 'event_store_schema_version',
+    what: 'event store schema',
+    migrations: MIGRATIONS,
+  });
 }

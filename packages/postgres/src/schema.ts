@@ -91,8 +91,34 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  *
  * @throws TidingsError `TIDINGS_UNSUPPORTED` when the schema was migrated by a newer release.
  */
-export async function migrate(pool: Pool, schema: string): Promise<void> {
+export function migrate(pool: Pool, schema: string): Promise<void> {
+  return runMigrations(pool, schema, {
+    versionName: 'schema_version',
+    what: '@tidings/postgres schema',
+    migrations: MIGRATIONS,
+  });
+}
+
+/** A set of numbered migrations whose version is kept in the schema's `meta` table under one name. @internal */
+export interface MigrationSet {
+  /** The `meta` row that holds how many of these migrations ran. */
+  readonly versionName: string;
+  /** For messages, e.g. `event store schema`. */
+  readonly what: string;
+  /** The SQL of each migration, `$S` standing for the quoted schema; never edit a released one. */
+  readonly migrations: readonly string[];
+}
+
+/**
+ * Runs the migrations of one set that have not run yet, in one transaction, under the schema's advisory
+ * lock (the same for every set, so the transport and the event store never migrate at once).
+ *
+ * @throws TidingsError `TIDINGS_UNSUPPORTED` when a newer release already ran more of them.
+ * @internal
+ */
+export async function runMigrations(pool: Pool, schema: string, set: MigrationSet): Promise<void> {
   const s = quote(schema);
+  const supported = set.migrations.length;
   const client = await pool.connect();
   // A checked-out client has no pool listener: an 'error' between two statements would crash the process.
   const ignore = (): void => undefined;
@@ -104,23 +130,23 @@ export async function migrate(pool: Pool, schema: string): Promise<void> {
     await client.query(
       `CREATE TABLE IF NOT EXISTS ${s}.meta (name text PRIMARY KEY, value integer NOT NULL)`,
     );
-    const found = await client.query<{ value: number }>(
-      `SELECT value FROM ${s}.meta WHERE name = 'schema_version'`,
-    );
+    const found = await client.query<{ value: number }>(`SELECT value FROM ${s}.meta WHERE name = $1`, [
+      set.versionName,
+    ]);
     const from = found.rows[0]?.value ?? 0;
-    if (from > SCHEMA_VERSION) {
+    if (from > supported) {
       throw new TidingsError(
         'TIDINGS_UNSUPPORTED',
-        `The schema "${schema}" has @tidings/postgres schema version ${from}, newer than the ${SCHEMA_VERSION} ` +
-          'this release knows. Upgrade @tidings/postgres in this process.',
-        { details: { found: from, supported: SCHEMA_VERSION } },
+        `The schema "${schema}" has ${set.what} version ${from}, newer than the ${supported} this release ` +
+          'of @tidings/postgres knows. Upgrade @tidings/postgres in this process.',
+        { details: { found: from, supported } },
       );
     }
-    for (const sql of MIGRATIONS.slice(from)) await client.query(sql.replaceAll('$S', s));
+    for (const sql of set.migrations.slice(from)) await client.query(sql.replaceAll('$S', s));
     await client.query(
-      `INSERT INTO ${s}.meta (name, value) VALUES ('schema_version', $1)
+      `INSERT INTO ${s}.meta (name, value) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
-      [SCHEMA_VERSION],
+      [set.versionName, supported],
     );
     await client.query('COMMIT');
   } catch (error) {
