@@ -39,6 +39,7 @@ it('exports exactly the hand-picked public API', () => {
     'defineEvent',
     'describeValue',
     'encodeHeaders',
+    'eventColumnValues',
     'failureFingerprint',
     'formatFinding',
     'formatSequencePosition',

@@ -131,6 +131,7 @@ export {
   checkAppend,
   checkExpectedVersion,
   checkStream,
+  eventColumnValues,
   formatSequencePosition,
   isVersionConflict,
   parseSequencePosition,

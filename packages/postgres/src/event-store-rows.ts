@@ -1,4 +1,5 @@
 import {
+  eventColumnValues,
   describeValue,
   type Event,
   invalidOptions,
@@ -78,18 +79,7 @@ export const EVENT_VALUE_COUNT = 10;
 export function eventColumns(events: readonly Event[]): unknown[][] {
   const columns: unknown[][] = Array.from({ length: EVENT_VALUE_COUNT }, () => []);
   for (const event of events) {
-    const values = [
-      event.id,
-      event.type,
-      event.version,
-      event.source,
-      event.time,
-      event.subject ?? null,
-      event.correlationId,
-      event.causationId ?? null,
-      event.extensions === undefined ? null : JSON.stringify(event.extensions),
-      JSON.stringify(event.data === undefined ? null : event.data),
-    ];
+    const values = eventColumnValues(event);
     for (const [i, value] of values.entries()) (columns[i] as unknown[]).push(value);
   }
   return columns;

@@ -1,4 +1,4 @@
-import { type Event, formatSequencePosition, type RecordedEvent, unreadableEvent } from '@tidings/core';
+import { formatSequencePosition, type RecordedEvent, unreadableEvent } from '@tidings/core';
 
 /** The columns every event read selects, in the order {@link createRowReader} expects them. @internal */
 export const EVENT_COLUMNS =
@@ -7,22 +7,6 @@ export const EVENT_COLUMNS =
 
 /** A row of {@link EVENT_COLUMNS}, as better-sqlite3 returns it in raw mode. @internal */
 export type EventRow = readonly unknown[];
-
-/** The values of one event for the insert statement, after stream, version and recorded_at. @internal */
-export function eventValues(event: Event): unknown[] {
-  return [
-    event.id,
-    event.type,
-    event.version,
-    event.source,
-    event.time,
-    event.subject ?? null,
-    event.correlationId,
-    event.causationId ?? null,
-    event.extensions === undefined ? null : JSON.stringify(event.extensions),
-    JSON.stringify(event.data === undefined ? null : event.data),
-  ];
-}
 
 /**
  * Makes a function that turns raw rows into recorded events. A row damaged by hand (not valid JSON, a

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import {
+  eventColumnValues,
   checkAppend,
   checkExpectedVersion,
   checkStream,
@@ -26,7 +27,7 @@ import {
 } from '@tidings/core';
 import { openDatabase } from './database.ts';
 import { resolveEventStoreOptions, type SqliteEventStoreOptions } from './event-store-options.ts';
-import { createRowReader, EVENT_COLUMNS, type EventRow, eventValues } from './event-store-rows.ts';
+import { createRowReader, EVENT_COLUMNS, type EventRow } from './event-store-rows.ts';
 import { migrateEventStore } from './event-store-schema.ts';
 
 /** What the SQLite store promises: it survives restarts, and every process that opens the file shares it. */
@@ -115,7 +116,9 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
       let position = 0;
       for (const event of events) {
         version += 1;
-        position = Number(sql.insert.run(stream, version, recordedAt, ...eventValues(event)).lastInsertRowid);
+        position = Number(
+          sql.insert.run(stream, version, recordedAt, ...eventColumnValues(event)).lastInsertRowid,
+        );
       }
       return { streamVersion: version, position: formatSequencePosition(position) };
     },

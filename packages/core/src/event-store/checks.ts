@@ -321,3 +321,22 @@ export function upcastRecorded(catalog: Catalog, event: RecordedEvent): Recorded
     throw unreadableEvent(event, error);
   }
 }
+
+/**
+ * The stored columns of an event, in the order the SQL stores write them: id, type, schema version,
+ * source, time, subject, correlation id, causation id, extensions (JSON or null) and data (JSON).
+ */
+export function eventColumnValues(event: Event): unknown[] {
+  return [
+    event.id,
+    event.type,
+    event.version,
+    event.source,
+    event.time,
+    event.subject ?? null,
+    event.correlationId,
+    event.causationId ?? null,
+    event.extensions === undefined ? null : JSON.stringify(event.extensions),
+    JSON.stringify(event.data === undefined ? null : event.data),
+  ];
+}
