@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../catalog.ts';
 import { type Clock, systemClock } from '../clock.ts';
-import { invalidOptions } from '../errors.ts';
 import type {
   EventStore,
   EventStoreCapabilities,
@@ -28,6 +27,7 @@ import { readStreamWindow } from './store-cases/read-stream-window.ts';
 import { snapshotKeys, snapshotsEqualReplay } from './store-cases/snapshots.ts';
 import { temporalReads } from './store-cases/temporal.ts';
 import { unreadableEvents, upcasting } from './store-cases/upcasting.ts';
+import { checkSuiteOptions, registerCases } from './suite-registration.ts';
 import type { SuiteRunner } from './transport-suite.ts';
 
 /** Every event store case, in the order they run. */
@@ -101,42 +101,26 @@ export interface EventStoreSuiteOptions {
 export function describeEventStoreSuite(runner: SuiteRunner, options: EventStoreSuiteOptions): void {
   checkOptions(runner, options);
   runner.describe(`event store conformance: ${options.name}`, () => {
-    for (const storeCase of storeCases) {
-      const declared = options.capabilities;
-      const reason =
+    const declared = options.capabilities;
+    registerCases(
+      runner,
+      storeCases,
+      (storeCase) =>
         options.skip?.find((skip) => skip.test === storeCase.name)?.reason ??
-        (declared === undefined ? undefined : storeCase.skipReason?.(declared));
-      if (reason === undefined) {
-        runner.test(storeCase.name, () => runCase(storeCase, options));
-      } else {
-        const name = `${storeCase.name} (skipped: ${reason})`;
-        if (runner.test.skip === undefined) runner.test(name, () => Promise.resolve());
-        else runner.test.skip(name, () => {});
-      }
-    }
+        (declared === undefined ? undefined : storeCase.skipReason?.(declared)),
+      (storeCase) => runCase(storeCase, options),
+    );
   });
 }
 
 function checkOptions(runner: SuiteRunner, options: EventStoreSuiteOptions): void {
-  const problems: string[] = [];
-  if (typeof runner?.describe !== 'function' || typeof runner.test !== 'function') {
-    problems.push('runner must be { describe, test } from your test framework');
-  }
-  if (typeof options?.name !== 'string' || options.name === '')
-    problems.push('name must be a non-empty string');
-  if (typeof options?.create !== 'function')
-    problems.push('create must be a function returning a fresh store');
-  if (options?.clock !== undefined && options.clock !== 'manual' && options.clock !== 'system') {
-    problems.push(`clock must be 'manual' or 'system' (got ${String(options.clock)})`);
-  }
-  const names = new Set(storeCases.map((c) => c.name));
-  for (const skip of options?.skip ?? []) {
-    if (!names.has(skip?.test))
-      problems.push(`skip names "${skip?.test}", which is not a case of this suite`);
-    if (typeof skip?.reason !== 'string' || skip.reason === '')
-      problems.push(`skip of "${skip?.test}" needs a reason`);
-  }
-  if (problems.length > 0) throw invalidOptions('describeEventStoreSuite', problems);
+  checkSuiteOptions(
+    'describeEventStoreSuite',
+    runner,
+    options,
+    storeCases.map((storeCase) => storeCase.name),
+    'a fresh store',
+  );
 }
 
 async function runCase(storeCase: StoreCase, options: EventStoreSuiteOptions): Promise<void> {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { type Clock, systemClock } from '../clock.ts';
-import { invalidOptions } from '../errors.ts';
 import { createBus } from '../bus.ts';
 import type {
   ConsumeOptions,
@@ -12,6 +11,7 @@ import type {
 } from '../transport.ts';
 import { createLedger } from './ledger.ts';
 import { createManualClock, type ManualClock } from './manual-clock.ts';
+import { checkSuiteOptions, registerCases } from './suite-registration.ts';
 import { attemptCounter } from './transport-cases/attempt-counter.ts';
 import { busCrashLoop } from './transport-cases/bus-crash-loop.ts';
 import { busFilters } from './transport-cases/bus-filters.ts';
@@ -166,44 +166,27 @@ export function describeTransportSuite(runner: SuiteRunner, options: TransportSu
       ['bus over the transport', busCases],
     ] as const) {
       runner.describe(title, () => {
-        for (const transportCase of cases) {
-          const reason =
+        registerCases(
+          runner,
+          cases,
+          (transportCase) =>
             options.skip?.find((skip) => skip.test === transportCase.name)?.reason ??
-            transportCase.skipReason?.(capabilities, features);
-          if (reason === undefined) {
-            runner.test(transportCase.name, () => runCase(transportCase, capabilities, options));
-          } else {
-            const name = `${transportCase.name} (skipped: ${reason})`;
-            if (runner.test.skip === undefined) runner.test(name, () => Promise.resolve());
-            else runner.test.skip(name, () => {});
-          }
-        }
+            transportCase.skipReason?.(capabilities, features),
+          (transportCase) => runCase(transportCase, capabilities, options),
+        );
       });
     }
   });
 }
 
 function checkOptions(runner: SuiteRunner, options: TransportSuiteOptions): void {
-  const problems: string[] = [];
-  if (typeof runner?.describe !== 'function' || typeof runner.test !== 'function') {
-    problems.push('runner must be { describe, test } from your test framework');
-  }
-  if (typeof options?.name !== 'string' || options.name === '')
-    problems.push('name must be a non-empty string');
-  if (typeof options?.create !== 'function')
-    problems.push('create must be a function returning a fresh transport');
-  if (options?.clock !== undefined && options.clock !== 'manual' && options.clock !== 'system') {
-    problems.push(`clock must be 'manual' or 'system' (got ${String(options.clock)})`);
-  }
-  const names = new Set([...transportCases, ...busCases].map((c) => c.name));
-  for (const skip of options?.skip ?? []) {
-    if (!names.has(skip?.test))
-      problems.push(`skip names "${skip?.test}", which is not a case of this suite`);
-    if (typeof skip?.reason !== 'string' || skip.reason === '') {
-      problems.push(`skip of "${skip?.test}" needs a reason`);
-    }
-  }
-  if (problems.length > 0) throw invalidOptions('describeTransportSuite', problems);
+  checkSuiteOptions(
+    'describeTransportSuite',
+    runner,
+    options,
+    [...transportCases, ...busCases].map((transportCase) => transportCase.name),
+    'a fresh transport',
+  );
 }
 
 async function probe(options: TransportSuiteOptions): Promise<TransportCapabilities> {
