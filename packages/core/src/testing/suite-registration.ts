@@ -28,7 +28,9 @@ export function checkSuiteOptions(
     problems.push('name must be a non-empty string');
   if (typeof options?.create !== 'function') problems.push(`create must be a function returning ${creates}`);
   if (options?.clock !== undefined && options.clock !== 'manual' && options.clock !== 'system') {
-    problems.push(`clock must be 'manual' or 'system' (got ${JSON.stringify(options.clock) ?? typeof options.clock})`);
+    problems.push(
+      `clock must be 'manual' or 'system' (got ${JSON.stringify(options.clock) ?? typeof options.clock})`,
+    );
   }
   const names = new Set(caseNames);
   for (const skip of options?.skip ?? []) {
