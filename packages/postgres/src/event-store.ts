@@ -1,4 +1,3 @@
-import pg from 'pg';
 import type { Pool, PoolClient } from 'pg';
 import {
   type AppendResult,
@@ -25,6 +24,7 @@ import {
   tombstonedError,
   readRecorded,
 } from '@tidings/core';
+import { openPool } from './pool.ts';
 import { asUnavailable } from './errors.ts';
 import { type PostgresEventStoreOptions, resolveEventStoreOptions } from './event-store-options.ts';
 import {
@@ -213,16 +213,7 @@ function metadataOf(stream: string, row: StreamRow | undefined): StreamMetadata 
 export function postgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
   const resolved = resolveEventStoreOptions(options);
   const { catalog, clock } = resolved;
-  const owned = options.pool === undefined;
-  const pool: Pool =
-    options.pool ??
-    new pg.Pool({
-      connectionString: options.connectionString,
-      connectionTimeoutMillis: resolved.connectTimeoutMs,
-      query_timeout: resolved.queryTimeoutMs,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    });
+  const { pool, owned } = openPool(options, resolved);
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   const onPoolError = (): void => undefined;
   if (owned) pool.on('error', onPoolError);

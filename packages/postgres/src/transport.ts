@@ -1,6 +1,6 @@
-import pg from 'pg';
 import type { Pool } from 'pg';
 import { checkPublish, systemClock, TidingsError } from '@tidings/core';
+import { openPool } from './pool.ts';
 import type {
   DeadLetterStorage,
   DoctorCapable,
@@ -69,18 +69,7 @@ const LISTEN_RETRY_MS = 250;
 export function postgresTransport(options: PostgresTransportOptions): PostgresTransport {
   const resolved = resolveTransportOptions(options);
   const { clock } = resolved;
-  const owned = options.pool === undefined;
-  // Bounded waits: with the server away, a publish fails fast (TIDINGS_UNAVAILABLE) instead of queueing,
-  // and a connection that went silent is given up and replaced. Keep-alive finds dead peers in idle ones.
-  const pool: Pool =
-    options.pool ??
-    new pg.Pool({
-      connectionString: options.connectionString,
-      connectionTimeoutMillis: resolved.connectTimeoutMs,
-      query_timeout: resolved.queryTimeoutMs,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-    });
+  const { pool, owned } = openPool(options, resolved);
   const report = (error: unknown, where: PostgresErrorContext['where']): void => {
     const what =
       where === 'listen'
