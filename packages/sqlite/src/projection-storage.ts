@@ -1,0 +1,156 @@
+import type Database from 'better-sqlite3';
+import {
+  type Catalog,
+  callProjectionHook,
+  formatSequencePosition,
+  type ProjectionKv,
+  type ProjectionRead,
+  type ProjectionStorage,
+  type ProjectionTransaction,
+  parseSequencePosition,
+  readLeniently,
+  readRecorded,
+  TidingsError,
+} from '@tidings/core';
+import { createRowReader, EVENT_COLUMNS, type EventRow } from './event-store-rows.ts';
+
+const MIGRATIONS: readonly string[] = [
+  `
+  -- Projection bookkeeping (state, paused streams, dead letters) and document read models, as one
+  -- key-value table in spaces: written in the same transaction as the appends and checkpoints.
+  CREATE TABLE tidings_projection_kv (
+    space TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (space, key)
+  ) WITHOUT ROWID;
+  `,
+];
+
+const META_NAME = 'projection_schema_version';
+/** Sorts after every string that starts with a prefix (the largest code point). */
+const AFTER_ALL = '\u{10FFFF}';
+
+/** Brings the projection table up to date, once per file, in an immediate transaction. @internal */
+export function migrateProjections(db: Database.Database): void {
+  const current = (): number =>
+    db.prepare<[string], number>('SELECT value FROM tidings_meta WHERE name = ?').pluck().get(META_NAME) ?? 0;
+  if (current() === MIGRATIONS.length) return;
+  db.transaction(() => {
+    const from = current();
+    if (from > MIGRATIONS.length) {
+      throw new TidingsError(
+        'TIDINGS_UNSUPPORTED',
+        `The database "${db.name}" has projection schema version ${from}, newer than this @tidings/sqlite knows (${MIGRATIONS.length}). Upgrade @tidings/sqlite.`,
+      );
+    }
+    for (const sql of MIGRATIONS.slice(from)) db.exec(sql);
+    db.prepare('INSERT OR REPLACE INTO tidings_meta (name, value) VALUES (?, ?)').run(META_NAME, MIGRATIONS.length);
+  }).immediate();
+}
+
+/** The SQLite projection storage, plus what the store itself needs from it. @internal */
+export interface SqliteProjectionStorage extends ProjectionStorage<Database.Database> {
+  /** The transaction an append is already in, for its inline projections. */
+  readonly current: ProjectionTransaction<Database.Database>;
+  /** The events an append just wrote (positions after `after`, up to `to`), read as projections see them. */
+  readRange(after: number, to: number): ProjectionRead['items'];
+  /** Tells the runners in this process that an append committed. */
+  notify(): void;
+}
+
+/**
+ * Projections on SQLite: the key-value table and the store's events on the same connection, in
+ * immediate transactions (better-sqlite3 is synchronous, so `apply` must be too); savepoints isolate
+ * one event's writes.
+ * @internal
+ */
+export function sqliteProjectionStorage(db: Database.Database, catalog: Catalog | undefined): SqliteProjectionStorage {
+  migrateProjections(db);
+  const sql = {
+    get: db.prepare<[string, string], string>('SELECT value FROM tidings_projection_kv WHERE space = ? AND key = ?').pluck(),
+    put: db.prepare<[string, string, string]>(
+      'INSERT INTO tidings_projection_kv (space, key, value) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (space, key) DO UPDATE SET value = excluded.value',
+    ),
+    delete: db.prepare<[string, string]>('DELETE FROM tidings_projection_kv WHERE space = ? AND key = ?'),
+    list: db
+      .prepare<[string, string, number], [string, string]>(
+        'SELECT key, value FROM tidings_projection_kv WHERE space = ? AND key > ? ORDER BY key LIMIT ?',
+      )
+      .raw(),
+    clear: db.prepare<[string, string]>('DELETE FROM tidings_projection_kv WHERE space >= ? AND space < ?'),
+    read: db
+      .prepare<[number, string, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM tidings_events WHERE position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?`,
+      )
+      .raw(),
+    range: db
+      .prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM tidings_events WHERE position > ? AND position <= ? ORDER BY position`)
+      .raw(),
+    head: db.prepare<[], number>('SELECT max(position) FROM tidings_events').pluck(),
+    count: db
+      .prepare<[number, string], number>(
+        'SELECT count(*) FROM tidings_events WHERE position > ? AND type IN (SELECT value FROM json_each(?))',
+      )
+      .pluck(),
+  };
+  const toEvent = createRowReader();
+  const lenient = (row: EventRow) =>
+    readLeniently((r: EventRow) => readRecorded(catalog, toEvent(r)), row, (r) => ({
+      stream: String(r[1]),
+      streamVersion: Number(r[2]),
+      position: formatSequencePosition(Number(r[0])),
+      type: typeof r[4] === 'string' ? r[4] : undefined,
+    }));
+
+  const kv: ProjectionKv = {
+    get: (space, key) => sql.get.get(space, key),
+    put: (space, key, value) => {
+      sql.put.run(space, key, value);
+    },
+    delete: (space, key) => {
+      sql.delete.run(space, key);
+    },
+    list: (space, options = {}) => sql.list.all(space, options.after ?? '', options.limit ?? -1),
+    clear: (prefix) => {
+      sql.clear.run(prefix, prefix + AFTER_ALL);
+    },
+  };
+  const current: ProjectionTransaction<Database.Database> = {
+    tx: db,
+    kv,
+    isolate: (work) => db.transaction(() => callProjectionHook('sync', 'savepoint', work))(),
+    lock: () => undefined,
+    readAll(after, types, limit) {
+      const from = parseSequencePosition('readAll', after);
+      const rows = sql.read.all(from, JSON.stringify(types), limit);
+      const head = sql.head.get() ?? 0;
+      const last = rows.length === limit ? Number((rows[rows.length - 1] as EventRow)[0]) : Math.max(head, from);
+      return { items: rows.map(lenient), position: formatSequencePosition(last), caughtUp: last >= head };
+    },
+  };
+  const listeners = new Set<() => void>();
+  return {
+    mode: 'sync',
+    current,
+    transaction: (work) =>
+      new Promise((resolve) => {
+        resolve(db.transaction(() => callProjectionHook('sync', 'transaction', () => work(current))).immediate());
+      }),
+    reader: {
+      get: (space, key) => Promise.resolve(kv.get(space, key)),
+      list: (space, options) => Promise.resolve(kv.list(space, options)),
+    },
+    countEvents: (after, types) =>
+      Promise.resolve(sql.count.get(parseSequencePosition('countEvents', after), JSON.stringify(types)) ?? 0),
+    readRange: (after, to) => sql.range.all(after, to).map(lenient),
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    notify() {
+      for (const listener of listeners) listener();
+    },
+  };
+}
