@@ -87,7 +87,7 @@ export type {
 
 // The event store contract, the memory store, aggregates, snapshots and deciders
 export { memoryEventStore } from './event-store/memory-store.ts';
-export type { MemoryEventStoreOptions } from './event-store/memory-store.ts';
+export type { MemoryEventStore, MemoryEventStoreOptions } from './event-store/memory-store.ts';
 export { aggregateStream } from './event-store/aggregate.ts';
 export type { AggregateStreamOptions, AggregateStreamResult } from './event-store/aggregate.ts';
 export type { SnapshotPolicy } from './event-store/snapshots.ts';
@@ -101,6 +101,9 @@ export type {
   EventStoreCapabilities,
   ExpectedVersion,
   GlobalPosition,
+  ListedStream,
+  ListStreamsOptions,
+  ListStreamsResult,
   ReadAllOptions,
   ReadAllResult,
   ReadStreamOptions,
@@ -112,7 +115,7 @@ export type {
 } from './event-store/types.ts';
 
 // Subscriptions to the global order, their checkpoints, and the relay from the store to the bus
-export { memoryCheckpoints } from './event-store/checkpoints.ts';
+export { checkCheckpoint, memoryCheckpoints } from './event-store/checkpoints.ts';
 export type { CheckpointStore } from './event-store/checkpoints.ts';
 export { subscribeToAll } from './event-store/subscription.ts';
 export type {
@@ -125,6 +128,35 @@ export type {
 } from './event-store/subscription.ts';
 export { relayToBus } from './event-store/relay.ts';
 export type { RelayToBusOptions } from './event-store/relay.ts';
+
+// Projections: read models kept inline with appends or by a runner, rebuilt, versioned blue/green
+export { defineProjection } from './event-store/projection.ts';
+export type {
+  MaybePromise,
+  ProjectedEvent,
+  Projection,
+  ProjectionContext,
+  ProjectionOptions,
+} from './event-store/projection.ts';
+export {
+  projectionDeadLetterStorage,
+  projectionStatus,
+  runProjections,
+} from './event-store/projection-runner.ts';
+export type {
+  ProjectionProgress,
+  ProjectionRunner,
+  ProjectionStore,
+  RunningProjection,
+  RunProjectionsOptions,
+} from './event-store/projection-runner.ts';
+export type {
+  DocumentReader,
+  ProjectionDocuments,
+  StoredDocument,
+} from './event-store/projection-documents.ts';
+export type { ProjectionState, ProjectionRead, UnreadableEvent } from './event-store/projection-state.ts';
+export { PROJECTION_CHANNEL } from './event-store/projection-dead-letters.ts';
 
 // The rules every event store shares, for adapters
 export {
@@ -144,6 +176,16 @@ export {
   upcastRecorded,
 } from './event-store/checks.ts';
 export type { LocatedEvent, ResolvedStreamRead, StoredAt } from './event-store/checks.ts';
+export { compareStreamNames, resolveListStreams } from './event-store/list-streams.ts';
+export type {
+  ProjectionKv,
+  ProjectionStorage,
+  ProjectionTransaction,
+} from './event-store/projection-storage.ts';
+export { applyInline } from './event-store/projection-batch.ts';
+export { callHook as callProjectionHook } from './event-store/projection-apply.ts';
+export { inlineProjectionsOf, readLeniently, startInlineProjections } from './event-store/projection-host.ts';
+export type { ResolvedListStreams } from './event-store/list-streams.ts';
 
 // The in-process emitter
 export { createEmitter } from './emitter.ts';

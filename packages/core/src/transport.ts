@@ -52,8 +52,11 @@ export interface FailureRecord {
   readonly lastFailedAt: number;
   /** Groups failures that share a cause: error name, normalised message and handler. */
   readonly fingerprint: string;
-  /** Why the delivery left the normal flow: retries used up, non-retryable, invalid, crash loop. */
-  readonly reason: 'exhausted' | 'non-retryable' | 'invalid' | 'crash-loop';
+  /**
+   * Why the delivery left the normal flow: retries used up, non-retryable, invalid, crash loop, or (in a
+   * projection) held back behind an earlier dead letter of the same stream.
+   */
+  readonly reason: 'exhausted' | 'non-retryable' | 'invalid' | 'crash-loop' | 'paused';
 }
 
 /**

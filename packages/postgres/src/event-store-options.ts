@@ -1,4 +1,13 @@
-import { type Catalog, type Clock, checkOptions, describeValue, isRecord, systemClock } from '@tidings/core';
+import {
+  type Catalog,
+  type Clock,
+  checkOptions,
+  describeValue,
+  inlineProjectionsOf,
+  isRecord,
+  type Projection,
+  systemClock,
+} from '@tidings/core';
 import { connectionProblems, type PostgresConnectionOptions, SCHEMA, timeoutProblems } from './options.ts';
 
 /** Options of {@link postgresEventStore}. */
@@ -16,6 +25,11 @@ export type PostgresEventStoreOptions = PostgresConnectionOptions & {
   readonly connectTimeoutMs?: number | undefined;
   /** How long a statement may wait for its answer, in ms, for a pool the store opens (default 5000). */
   readonly queryTimeoutMs?: number | undefined;
+  /**
+   * Projections applied inside every append's transaction, once they have caught up with the history.
+   * Every process appending to the schema must list the same ones.
+   */
+  readonly projections?: readonly Projection[] | undefined;
 };
 
 /** The options with every default filled in. @internal */
@@ -25,9 +39,19 @@ export interface ResolvedEventStoreOptions {
   readonly clock: Clock;
   readonly connectTimeoutMs: number;
   readonly queryTimeoutMs: number;
+  readonly projections: readonly Projection[];
 }
 
-const KEYS = ['connectionString', 'pool', 'schema', 'catalog', 'clock', 'connectTimeoutMs', 'queryTimeoutMs'];
+const KEYS = [
+  'connectionString',
+  'pool',
+  'schema',
+  'catalog',
+  'clock',
+  'connectTimeoutMs',
+  'queryTimeoutMs',
+  'projections',
+];
 
 /**
  * Checks every option and fills in the defaults.
@@ -56,5 +80,6 @@ export function resolveEventStoreOptions(options: PostgresEventStoreOptions): Re
     clock: options.clock ?? systemClock,
     connectTimeoutMs: options.connectTimeoutMs ?? 2000,
     queryTimeoutMs: options.queryTimeoutMs ?? 5000,
+    projections: inlineProjectionsOf('postgresEventStore', options.projections),
   };
 }

@@ -56,6 +56,20 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (stream, key)
   );
   `,
+  `
+  -- listStreams pages through stream names in code point order, which is the "C" collation whatever
+  -- the database's default is; the primary key sorts by the default, so the listing needs its own index.
+  CREATE INDEX es_streams_name ON $S.es_streams (stream COLLATE "C");
+
+  -- Where each subscription to the global order stands (store.checkpoints), by reader name. position is
+  -- the store's fixed-width position text, compared in the "C" collation so that text order is log order
+  -- and a save can refuse to go back. updated_at: ms from the store's clock, for operators.
+  CREATE TABLE $S.es_checkpoints (
+    name text PRIMARY KEY,
+    position text COLLATE "C" NOT NULL,
+    updated_at bigint NOT NULL
+  );
+  `,
 ];
 
 /** The event store schema version this release writes. */

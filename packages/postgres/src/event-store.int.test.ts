@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it, test } from 'vitest';
-import { createEvent, isTidingsError } from '@tidings/core';
+import { createEvent, isTidingsError, type RecordedEvent, subscribeToAll } from '@tidings/core';
 import { eventually, freePort } from '@tidings/core/testing';
 import { postgresEventStore } from './event-store.ts';
+import { START_POSITION } from './event-store-rows.ts';
 import { EVENT_STORE_SCHEMA_VERSION } from './event-store-schema.ts';
 import { CONNECTION_STRING, serverUp } from './test-support/server.ts';
 
@@ -78,6 +79,46 @@ if (up) {
       expect(read.events[1]?.position).toBe(appended.position);
       const next = await second.append('acc-2', [deposit(3)]);
       expect(next.position > appended.position).toBe(true);
+      await second.close();
+    });
+
+    it("keeps a subscription's checkpoint in the schema, across close and a new store", async () => {
+      const schema = newSchema();
+      const open = () => postgresEventStore({ connectionString: CONNECTION_STRING, schema });
+      const amounts = (seen: RecordedEvent[]) => seen.map((e) => (e.data as { amount: number }).amount);
+      const first = open();
+      const { position: third } = await first.append('acc', [deposit(1), deposit(2), deposit(3)]);
+      const before: RecordedEvent[] = [];
+      const sub = subscribeToAll(first, {
+        name: 'emails',
+        pollIntervalMs: 5,
+        handler: (e) => void before.push(e),
+      });
+      await sub.waitFor(third);
+      await sub.close();
+      await first.close();
+
+      const second = open();
+      expect(await second.checkpoints.load('emails')).toBe(third);
+      await second.checkpoints.save('emails', START_POSITION); // a late save never moves it back
+      expect(await second.checkpoints.load('emails')).toBe(third);
+      const { position: fifth } = await second.append('acc', [deposit(4), deposit(5)]);
+      const after: RecordedEvent[] = [];
+      const resumed = subscribeToAll(second, {
+        name: 'emails',
+        pollIntervalMs: 5,
+        handler: (e) => void after.push(e),
+      });
+      await resumed.waitFor(fifth);
+      await resumed.close();
+      expect([amounts(before), amounts(after)]).toEqual([
+        [1, 2, 3],
+        [4, 5],
+      ]);
+      await second.checkpoints.reset('emails');
+      expect(await second.checkpoints.load('emails')).toBeUndefined();
+      const bad = await failure(second.checkpoints.save('emails', '0000000000000042'));
+      expect(isTidingsError(bad, 'TIDINGS_INVALID_OPTIONS')).toBe(true);
       await second.close();
     });
 

@@ -23,10 +23,16 @@ if (up) {
       name: 'postgres',
       clock: 'manual',
       capabilities: { durable: true, multiProcess: true },
-      create: ({ catalog, clock }) => {
+      create: ({ catalog, clock, projections }) => {
         const schema = `store_${randomBytes(4).toString('hex')}`;
         schemas.push(schema);
-        return postgresEventStore({ connectionString: CONNECTION_STRING, schema, catalog, clock });
+        return postgresEventStore({
+          connectionString: CONNECTION_STRING,
+          schema,
+          catalog,
+          clock,
+          projections,
+        });
       },
     },
   );

@@ -6,7 +6,6 @@ import {
   checkStream,
   ConcurrencyError,
   type Event,
-  type EventStore,
   type EventStoreCapabilities,
   type ExpectedVersion,
   invalidOptions,
@@ -23,6 +22,12 @@ import {
   TidingsError,
   tombstonedError,
   readRecorded,
+  applyInline,
+  type Projection,
+  type ProjectionRunner,
+  type ProjectionStore,
+  readLeniently,
+  startInlineProjections,
 } from '@tidings/core';
 import { openPool } from './pool.ts';
 import { asUnavailable } from './errors.ts';
@@ -36,7 +41,9 @@ import {
   parsePosition,
 } from './event-store-rows.ts';
 import { migrateEventStore } from './event-store-schema.ts';
+import { createPostgresCheckpoints, createStreamLister } from './event-store-streams.ts';
 import { quote } from './schema.ts';
+import { inlineLocks, postgresProjectionStorage } from './projection-storage.ts';
 
 export type { PostgresEventStoreOptions } from './event-store-options.ts';
 
@@ -46,11 +53,18 @@ export const POSTGRES_STORE_CAPABILITIES: EventStoreCapabilities = Object.freeze
   multiProcess: true,
 });
 
-/** The PostgreSQL event store: an {@link EventStore}, plus the pool it works on. */
-export interface PostgresEventStore extends EventStore {
+/** The PostgreSQL event store: an {@link EventStore}, plus the pool it works on and its projections. */
+export interface PostgresEventStore extends ProjectionStore {
   /** The pool, to share with the transport or the application's own queries. */
   readonly pool: Pool;
+  /** The inline projections given at creation. */
+  readonly inlineProjections: readonly Projection[];
+  /** Builds the inline projections and answers `waitFor`, `documents` and `rebuild` for them (`undefined` without any). */
+  readonly projections: ProjectionRunner | undefined;
 }
+
+/** Anything that runs a query: the pool, or a client inside a transaction. */
+type Queryable = Pick<Pool, 'query'>;
 
 /** A stream's row, as the statements below return it (bigints cast to float8, so pg gives numbers). */
 interface StreamRow {
@@ -212,7 +226,7 @@ function metadataOf(stream: string, row: StreamRow | undefined): StreamMetadata 
  */
 export function postgresEventStore(options: PostgresEventStoreOptions): PostgresEventStore {
   const resolved = resolveEventStoreOptions(options);
-  const { catalog, clock } = resolved;
+  const { catalog, clock, projections: inline } = resolved;
   const { pool, owned } = openPool(options, resolved);
   // An idle client that errors (server restart) must not crash the process; the pool replaces it.
   const onPoolError = (): void => undefined;
@@ -233,6 +247,13 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
   const read = (row: EventRow): RecordedEvent => {
     return readRecorded(catalog, toEvent(row));
   };
+  const lenient = (row: EventRow) =>
+    readLeniently(read, row, (r) => ({
+      stream: r.stream,
+      streamVersion: r.version,
+      position: formatPosition(r.tx, r.seq),
+      type: typeof r.type === 'string' ? r.type : undefined,
+    }));
   let closed = false;
 
   /** Runs one call: refuses it when closed, migrates first, and maps a lost server to TIDINGS_UNAVAILABLE. */
@@ -292,11 +313,12 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
     stream: string,
     events: readonly Event[],
     expected: ExpectedVersion,
+    on: Queryable = pool,
   ): Promise<AppendResult | undefined> => {
     const exact = expected === 'no-stream' ? 0 : typeof expected === 'number' ? expected : null;
     const creating = expected === 'any' || exact === 0;
     try {
-      const { rows } = await pool.query<{ base: number; tx: string; seq: string }>({
+      const { rows } = await on.query<{ base: number; tx: string; seq: string }>({
         ...(creating ? sql.appendCreating : sql.appendExisting),
         values: [stream, exact, clock.now(), ...eventColumns(events), events.length, expected === 'exists'],
       });
@@ -310,19 +332,100 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
     }
   };
 
+  /** One page of the global order, on the pool or inside a transaction, rows mapped by `map`. */
+  const readPage = async <T>(
+    on: Queryable,
+    after: string | undefined,
+    limit: number,
+    types: readonly string[] | undefined,
+    map: (row: EventRow) => T,
+  ): Promise<{ items: T[]; position: string; caughtUp: boolean }> => {
+    const [afterTx, afterSeq] = parsePosition('readAll', after);
+    const { rows } = await on.query<
+      EventRow & { head_tx: string | null; head_seq: string | null; pending: boolean }
+    >({
+      ...sql.readAll,
+      values: [afterTx, afterSeq, limit, types ?? null],
+    });
+    const summary = rows[0] as { head_tx: string | null; head_seq: string | null; pending: boolean };
+    const found = rows.filter((row) => row.tx !== null);
+    const items = found.map(map);
+    const start = formatPosition(afterTx, afterSeq);
+    const head = summary.head_tx === null ? start : formatPosition(summary.head_tx, summary.head_seq ?? '0');
+    // A full page stops at its last row; a short one looked at every safe row, up to the head.
+    const lastRow = found[found.length - 1];
+    const position =
+      found.length === limit && lastRow !== undefined
+        ? formatPosition(lastRow.tx, lastRow.seq)
+        : head > start
+          ? head
+          : start;
+    return { items, position, caughtUp: !summary.pending && position >= head };
+  };
+
+  const projectionStorage = postgresProjectionStorage({
+    pool,
+    schema: resolved.schema,
+    ready,
+    transaction,
+    readPage: (client, after, types, limit) => readPage(client, after, limit, types, lenient),
+  });
+
+  /** An append and its inline projections in one transaction; `undefined` as appendOnce. */
+  const appendWithProjections = async (
+    client: PoolClient,
+    stream: string,
+    events: readonly Event[],
+    expected: ExpectedVersion,
+  ): Promise<AppendResult | undefined> => {
+    const t = projectionStorage.on(client);
+    // Before any write, so a projection going live waits for this append and never the reverse.
+    await t.lock(inlineLocks(inline), 'shared');
+    const result = await appendOnce(stream, events, expected, client);
+    if (result === undefined) return undefined;
+    const { rows } = await client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${quote(resolved.schema)}.es_events e
+       WHERE e.stream = $1 AND e.version > $2 ORDER BY e.version`,
+      [stream, result.streamVersion - events.length],
+    );
+    const written = rows.map(lenient).filter((e): e is RecordedEvent => !('unreadable' in e));
+    await applyInline(t, 'async', inline, written, () => clock.now());
+    return result;
+  };
+
+  const listStreams = createStreamLister(pool, resolved.schema, call);
+  const checkpoints = createPostgresCheckpoints(pool, resolved.schema, clock, call);
+
   const streamRow = async (stream: string): Promise<StreamRow | undefined> =>
     (await pool.query<StreamRow>({ ...sql.streamNamed, values: [stream] })).rows[0];
 
+  // Set once the store exists (the runner needs it); read through the getter below.
+  const inlineRunner: { current?: ProjectionRunner | undefined } = {};
   const store: PostgresEventStore = {
     capabilities: POSTGRES_STORE_CAPABILITIES,
     pool,
+    projectionStorage,
+    inlineProjections: inline,
+    get projections() {
+      return inlineRunner.current;
+    },
 
     append: (stream, events, appendOptions) =>
       call(`append to "${stream}"`, async () => {
         const expected = checkAppend(stream, events, appendOptions);
         for (let attempt = 1; ; attempt += 1) {
-          const appended = await appendOnce(stream, events, expected);
-          if (appended !== undefined) return appended;
+          const appended =
+            inline.length === 0
+              ? await appendOnce(stream, events, expected)
+              : await projectionStorage
+                  .ready()
+                  .then(() =>
+                    transaction((client) => appendWithProjections(client, stream, events, expected)),
+                  );
+          if (appended !== undefined) {
+            projectionStorage.notify();
+            return appended;
+          }
           // Nothing was written: a tombstone, a retry of an earlier append, or a real conflict.
           const row = await streamRow(stream);
           const actual = row?.version ?? 0;
@@ -364,25 +467,8 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
     readAll: (readOptions) =>
       call('read all streams', async (): Promise<ReadAllResult> => {
         const { limit, types } = resolveReadAll(readOptions);
-        const [afterTx, afterSeq] = parsePosition('readAll', readOptions?.after);
-        const { rows } = await pool.query<
-          EventRow & { head_tx: string | null; head_seq: string | null; pending: boolean }
-        >({ ...sql.readAll, values: [afterTx, afterSeq, limit, types ?? null] });
-        const summary = rows[0] as { head_tx: string | null; head_seq: string | null; pending: boolean };
-        const found = rows.filter((row) => row.tx !== null);
-        const events = found.map(read);
-        const start = formatPosition(afterTx, afterSeq);
-        const head =
-          summary.head_tx === null ? start : formatPosition(summary.head_tx, summary.head_seq ?? '0');
-        // A full page stops at its last row; a short one looked at every safe row, up to the head.
-        const lastRow = found[found.length - 1];
-        const position =
-          found.length === limit && lastRow !== undefined
-            ? formatPosition(lastRow.tx, lastRow.seq)
-            : head > start
-              ? head
-              : start;
-        return { events, position, caughtUp: !summary.pending && position >= head };
+        const page = await readPage(pool, readOptions?.after, limit, types, read);
+        return { events: page.items, position: page.position, caughtUp: page.caughtUp };
       }),
 
     getStreamMetadata: (stream) =>
@@ -390,6 +476,9 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
         checkStream('getStreamMetadata', stream);
         return metadataOf(stream, await streamRow(stream));
       }),
+
+    listStreams,
+    checkpoints,
 
     truncateStream: (stream, before) =>
       call(`truncate "${stream}"`, () => {
@@ -456,6 +545,7 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
 
     close: async () => {
       if (closed) return;
+      await inlineRunner.current?.close();
       closed = true;
       if (owned) {
         await pool.end().catch(() => undefined);
@@ -463,5 +553,7 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
       }
     },
   };
-  return Object.freeze(store);
+  Object.freeze(store);
+  inlineRunner.current = startInlineProjections(store, inline, clock);
+  return store;
 }

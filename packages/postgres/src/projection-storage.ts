@@ -39,7 +39,11 @@ export interface PostgresProjectionSource {
     after: string | undefined,
     types: readonly string[],
     limit: number,
-  ): Promise<{ items: ProjectionRead['items'] extends readonly (infer I)[] ? I[] : never; position: string; caughtUp: boolean }>;
+  ): Promise<{
+    items: ProjectionRead['items'] extends readonly (infer I)[] ? I[] : never;
+    position: string;
+    caughtUp: boolean;
+  }>;
 }
 
 /** The PostgreSQL projection storage, plus what the store itself needs. @internal */
@@ -91,7 +95,11 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
     },
     list: async (space, options = {}) =>
       (
-        await on.query<{ key: string; value: string }>(sql.list, [space, options.after ?? '', options.limit ?? null])
+        await on.query<{ key: string; value: string }>(sql.list, [
+          space,
+          options.after ?? '',
+          options.limit ?? null,
+        ])
       ).rows.map((row) => [row.key, row.value] as const),
     clear: async (prefix) => {
       await on.query(sql.clear, [prefix]);

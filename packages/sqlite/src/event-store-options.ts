@@ -1,4 +1,11 @@
-import { type Catalog, type Clock, invalidOptions, systemClock } from '@tidings/core';
+import {
+  type Catalog,
+  type Clock,
+  inlineProjectionsOf,
+  invalidOptions,
+  type Projection,
+  systemClock,
+} from '@tidings/core';
 import { databaseProblems, type SqliteDatabaseOptions } from './options.ts';
 
 /** Options of {@link sqliteEventStore}. */
@@ -11,6 +18,11 @@ export type SqliteEventStoreOptions = SqliteDatabaseOptions & {
   readonly synchronous?: 'NORMAL' | 'FULL' | undefined;
   /** How long an append waits for another process's write to finish, in ms (default 5000). */
   readonly busyTimeoutMs?: number | undefined;
+  /**
+   * Projections applied inside every append's transaction, once they have caught up with the history
+   * (their `apply` must be synchronous). Every process appending to the file must list the same ones.
+   */
+  readonly projections?: readonly Projection[] | undefined;
 };
 
 /** The options with every default filled in. @internal */
@@ -19,9 +31,10 @@ export interface ResolvedEventStoreOptions {
   readonly clock: Clock;
   readonly synchronous: 'NORMAL' | 'FULL' | undefined;
   readonly busyTimeoutMs: number | undefined;
+  readonly projections: readonly Projection[];
 }
 
-const KEYS = new Set(['file', 'database', 'catalog', 'clock', 'synchronous', 'busyTimeoutMs']);
+const KEYS = new Set(['file', 'database', 'catalog', 'clock', 'synchronous', 'busyTimeoutMs', 'projections']);
 
 /**
  * Checks every option and fills in the defaults.
@@ -61,5 +74,6 @@ export function resolveEventStoreOptions(options: SqliteEventStoreOptions): Reso
     clock: options.clock ?? systemClock,
     synchronous: options.synchronous ?? (owned ? 'NORMAL' : undefined),
     busyTimeoutMs: options.busyTimeoutMs ?? (owned ? 5000 : undefined),
+    projections: inlineProjectionsOf('sqliteEventStore', options.projections),
   };
 }

@@ -51,6 +51,16 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (stream, key)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Where each subscription to the global order stands (store.checkpoints), by reader name. position is
+  -- the store's zero-padded position text, so text order is log order and a save can refuse to go back.
+  -- updated_at: ms from the store's clock, for operators asking how long a reader has been stuck.
+  CREATE TABLE tidings_checkpoints (
+    name TEXT PRIMARY KEY,
+    position TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** The event store schema version this release writes. */

@@ -10,6 +10,7 @@ describeEventStoreSuite(
     name: 'sqlite',
     clock: 'manual',
     capabilities: { durable: true, multiProcess: true },
-    create: ({ catalog, clock }) => sqliteEventStore({ file: ':memory:', catalog, clock }),
+    create: ({ catalog, clock, projections }) =>
+      sqliteEventStore({ file: ':memory:', catalog, clock, projections }),
   },
 );

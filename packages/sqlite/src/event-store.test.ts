@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEvent, isTidingsError } from '@tidings/core';
+import { createEvent, isTidingsError, type RecordedEvent, subscribeToAll } from '@tidings/core';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteEventStore } from './event-store.ts';
@@ -114,6 +114,61 @@ describe('sqliteEventStore', () => {
     expect(streamVersion).toBe(1);
     expect((await store.append('acc', [deposit(3)])).streamVersion).toBe(2);
     await store.close();
+  });
+
+  it("keeps a subscription's checkpoint in the file, across close and reopen", async () => {
+    const file = newFile();
+    const amounts = (seen: RecordedEvent[]) => seen.map((e) => (e.data as { amount: number }).amount);
+    const first = sqliteEventStore({ file });
+    const { position: third } = await first.append('acc', [deposit(1), deposit(2), deposit(3)]);
+    const before: RecordedEvent[] = [];
+    const sub = subscribeToAll(first, { name: 'emails', handler: (e) => void before.push(e) });
+    await sub.waitFor(third);
+    await sub.close();
+    await first.close();
+
+    const second = sqliteEventStore({ file });
+    expect(await second.checkpoints.load('emails')).toBe(third);
+    const { position: fifth } = await second.append('acc', [deposit(4), deposit(5)]);
+    const after: RecordedEvent[] = [];
+    const resumed = subscribeToAll(second, { name: 'emails', handler: (e) => void after.push(e) });
+    await resumed.waitFor(fifth);
+    await resumed.close();
+    expect([amounts(before), amounts(after)]).toEqual([
+      [1, 2, 3],
+      [4, 5],
+    ]);
+    await second.close();
+  });
+
+  it('moves a checkpoint back only by reset, and checks what it is given', async () => {
+    const store = sqliteEventStore({ file: ':memory:' });
+    const { checkpoints } = store;
+    await checkpoints.save('relay', '0000000000000009');
+    await checkpoints.save('relay', '0000000000000003');
+    expect(await checkpoints.load('relay')).toBe('0000000000000009');
+    await checkpoints.reset('relay', '0000000000000002');
+    expect(await checkpoints.load('relay')).toBe('0000000000000002');
+    await checkpoints.reset('relay');
+    expect(await checkpoints.load('relay')).toBeUndefined();
+    const bad = await failure(checkpoints.save('relay', '00000000000000000042-00000000000000000001'));
+    expect(isTidingsError(bad, 'TIDINGS_INVALID_OPTIONS')).toBe(true);
+    expect((bad as Error).message).toMatch(/checkpoints\.save\("relay"\).*position must be a position/);
+    await store.close();
+    expect(isTidingsError(await failure(checkpoints.load('relay')), 'TIDINGS_CLOSED')).toBe(true);
+  });
+
+  it('adds the checkpoints table to a database of the first event store schema', async () => {
+    const database = new Database(':memory:');
+    const store = sqliteEventStore({ database });
+    await store.checkpoints.save('relay', '0000000000000001');
+    database.exec('DROP TABLE tidings_checkpoints');
+    database.prepare("UPDATE tidings_meta SET value = 1 WHERE name = 'event_store_schema_version'").run();
+    const upgraded = sqliteEventStore({ database });
+    expect(await upgraded.checkpoints.load('relay')).toBeUndefined();
+    await upgraded.checkpoints.save('relay', '0000000000000002');
+    expect(await upgraded.checkpoints.load('relay')).toBe('0000000000000002');
+    database.close();
   });
 
   it('says it is closed after close', async () => {

@@ -6,7 +6,6 @@ import {
   checkStream,
   ConcurrencyError,
   type Event,
-  type EventStore,
   type EventStoreCapabilities,
   type ExpectedVersion,
   formatSequencePosition,
@@ -24,11 +23,18 @@ import {
   TidingsError,
   tombstonedError,
   readRecorded,
+  applyInline,
+  type Projection,
+  type ProjectionRunner,
+  type ProjectionStore,
+  startInlineProjections,
 } from '@tidings/core';
 import { openDatabase } from './database.ts';
 import { resolveEventStoreOptions, type SqliteEventStoreOptions } from './event-store-options.ts';
 import { createRowReader, EVENT_COLUMNS, type EventRow } from './event-store-rows.ts';
 import { migrateEventStore } from './event-store-schema.ts';
+import { sqliteProjectionStorage } from './projection-storage.ts';
+import { createSqliteCheckpoints, createStreamLister } from './event-store-streams.ts';
 
 /** What the SQLite store promises: it survives restarts, and every process that opens the file shares it. */
 export const SQLITE_STORE_CAPABILITIES: EventStoreCapabilities = Object.freeze({
@@ -36,10 +42,14 @@ export const SQLITE_STORE_CAPABILITIES: EventStoreCapabilities = Object.freeze({
   multiProcess: true,
 });
 
-/** The SQLite event store: an {@link EventStore}, plus the database it works on. */
-export interface SqliteEventStore extends EventStore {
+/** The SQLite event store: an {@link EventStore}, plus the database it works on and its projections. */
+export interface SqliteEventStore extends ProjectionStore {
   /** The open database, to share with the transport, an inbox or the application's own tables. */
   readonly database: Database.Database;
+  /** The inline projections given at creation. */
+  readonly inlineProjections: readonly Projection[];
+  /** Builds the inline projections and answers `waitFor`, `documents` and `rebuild` for them (`undefined` without any). */
+  readonly projections: ProjectionRunner | undefined;
 }
 
 /** [version, truncate_before, tombstoned, last_recorded_at] */
@@ -62,10 +72,18 @@ const MAX = Number.MAX_SAFE_INTEGER;
  * await store.close();
  */
 export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventStore {
-  const { catalog, clock, synchronous, busyTimeoutMs } = resolveEventStoreOptions(options);
+  const {
+    catalog,
+    clock,
+    synchronous,
+    busyTimeoutMs,
+    projections: inline,
+  } = resolveEventStoreOptions(options);
   const { db, owned } = openDatabase(options, { synchronous, busyTimeoutMs });
+  let projectionStorage: ReturnType<typeof sqliteProjectionStorage>;
   try {
     migrateEventStore(db);
+    projectionStorage = sqliteProjectionStorage(db, catalog);
   } catch (error) {
     if (owned) db.close();
     throw error;
@@ -114,11 +132,19 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
       const recordedAt = Math.max(clock.now(), row?.[3] ?? 0);
       let version = actual;
       let position = 0;
+      let first = 0;
       for (const event of events) {
         version += 1;
         position = Number(
           sql.insert.run(stream, version, recordedAt, ...eventColumnValues(event)).lastInsertRowid,
         );
+        if (first === 0) first = position;
+      }
+      if (inline.length > 0) {
+        // Same transaction: the read models change with the append, or neither does.
+        const written = projectionStorage.readRange(first - 1, position);
+        const readable = written.filter((e): e is RecordedEvent => !('unreadable' in e));
+        void applyInline(projectionStorage.current, 'sync', inline, readable, () => clock.now());
       }
       return { streamVersion: version, position: formatSequencePosition(position) };
     },
@@ -199,16 +225,27 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
     }).catch((error: unknown) => {
       throw busyAsUnavailable(error, what, busyTimeoutMs);
     });
+  const listStreams = createStreamLister(db, call);
+  const checkpoints = createSqliteCheckpoints(db, clock, call);
 
+  // Set once the store exists (the runner needs it); read through the getter below.
+  const inlineRunner: { current?: ProjectionRunner | undefined } = {};
   const store: SqliteEventStore = {
     capabilities: SQLITE_STORE_CAPABILITIES,
     database: db,
+    projectionStorage,
+    inlineProjections: inline,
+    get projections() {
+      return inlineRunner.current;
+    },
 
     append: (stream, events, appendOptions) =>
       call('append', () => {
         const expected = checkAppend(stream, events, appendOptions);
         try {
-          return appendInTransaction.immediate(stream, events, expected);
+          const result = appendInTransaction.immediate(stream, events, expected);
+          projectionStorage.notify();
+          return result;
         } catch (error) {
           if ((error as { code?: unknown }).code !== 'SQLITE_CONSTRAINT_UNIQUE') throw error;
         }
@@ -249,6 +286,9 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
         return metadata(stream, streamState(stream));
       }),
 
+    listStreams,
+    checkpoints,
+
     truncateStream: (stream, before) =>
       call('truncateStream', () => {
         checkStream('truncateStream', stream);
@@ -282,15 +322,17 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
         );
       }),
 
-    close: () => {
+    close: async () => {
+      await inlineRunner.current?.close();
       if (!closed) {
         closed = true;
         if (owned && db.open) db.close();
       }
-      return Promise.resolve();
     },
   };
-  return Object.freeze(store);
+  Object.freeze(store);
+  inlineRunner.current = startInlineProjections(store, inline, clock);
+  return store;
 }
 
 /** Every statement the store runs, prepared once. */

@@ -45,7 +45,10 @@ export function migrateProjections(db: Database.Database): void {
       );
     }
     for (const sql of MIGRATIONS.slice(from)) db.exec(sql);
-    db.prepare('INSERT OR REPLACE INTO tidings_meta (name, value) VALUES (?, ?)').run(META_NAME, MIGRATIONS.length);
+    db.prepare('INSERT OR REPLACE INTO tidings_meta (name, value) VALUES (?, ?)').run(
+      META_NAME,
+      MIGRATIONS.length,
+    );
   }).immediate();
 }
 
@@ -65,10 +68,17 @@ export interface SqliteProjectionStorage extends ProjectionStorage<Database.Data
  * one event's writes.
  * @internal
  */
-export function sqliteProjectionStorage(db: Database.Database, catalog: Catalog | undefined): SqliteProjectionStorage {
+export function sqliteProjectionStorage(
+  db: Database.Database,
+  catalog: Catalog | undefined,
+): SqliteProjectionStorage {
   migrateProjections(db);
   const sql = {
-    get: db.prepare<[string, string], string>('SELECT value FROM tidings_projection_kv WHERE space = ? AND key = ?').pluck(),
+    get: db
+      .prepare<[string, string], string>(
+        'SELECT value FROM tidings_projection_kv WHERE space = ? AND key = ?',
+      )
+      .pluck(),
     put: db.prepare<[string, string, string]>(
       'INSERT INTO tidings_projection_kv (space, key, value) VALUES (?, ?, ?) ' +
         'ON CONFLICT (space, key) DO UPDATE SET value = excluded.value',
@@ -86,7 +96,9 @@ export function sqliteProjectionStorage(db: Database.Database, catalog: Catalog 
       )
       .raw(),
     range: db
-      .prepare<[number, number], EventRow>(`SELECT ${EVENT_COLUMNS} FROM tidings_events WHERE position > ? AND position <= ? ORDER BY position`)
+      .prepare<[number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM tidings_events WHERE position > ? AND position <= ? ORDER BY position`,
+      )
       .raw(),
     head: db.prepare<[], number>('SELECT max(position) FROM tidings_events').pluck(),
     count: db
@@ -97,12 +109,16 @@ export function sqliteProjectionStorage(db: Database.Database, catalog: Catalog 
   };
   const toEvent = createRowReader();
   const lenient = (row: EventRow) =>
-    readLeniently((r: EventRow) => readRecorded(catalog, toEvent(r)), row, (r) => ({
-      stream: String(r[1]),
-      streamVersion: Number(r[2]),
-      position: formatSequencePosition(Number(r[0])),
-      type: typeof r[4] === 'string' ? r[4] : undefined,
-    }));
+    readLeniently(
+      (r: EventRow) => readRecorded(catalog, toEvent(r)),
+      row,
+      (r) => ({
+        stream: String(r[1]),
+        streamVersion: Number(r[2]),
+        position: formatSequencePosition(Number(r[0])),
+        type: typeof r[4] === 'string' ? r[4] : undefined,
+      }),
+    );
 
   const kv: ProjectionKv = {
     get: (space, key) => sql.get.get(space, key),
@@ -126,7 +142,8 @@ export function sqliteProjectionStorage(db: Database.Database, catalog: Catalog 
       const from = parseSequencePosition('readAll', after);
       const rows = sql.read.all(from, JSON.stringify(types), limit);
       const head = sql.head.get() ?? 0;
-      const last = rows.length === limit ? Number((rows[rows.length - 1] as EventRow)[0]) : Math.max(head, from);
+      const last =
+        rows.length === limit ? Number((rows[rows.length - 1] as EventRow)[0]) : Math.max(head, from);
       return { items: rows.map(lenient), position: formatSequencePosition(last), caughtUp: last >= head };
     },
   };
@@ -136,7 +153,9 @@ export function sqliteProjectionStorage(db: Database.Database, catalog: Catalog 
     current,
     transaction: (work) =>
       new Promise((resolve) => {
-        resolve(db.transaction(() => callProjectionHook('sync', 'transaction', () => work(current))).immediate());
+        resolve(
+          db.transaction(() => callProjectionHook('sync', 'transaction', () => work(current))).immediate(),
+        );
       }),
     reader: {
       get: (space, key) => Promise.resolve(kv.get(space, key)),

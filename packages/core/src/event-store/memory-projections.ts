@@ -57,7 +57,7 @@ export function memoryProjectionStorage(source: MemoryProjectionSource): Project
     clear(prefix) {
       for (const [space, entries] of spaces) {
         if (!space.startsWith(prefix)) continue;
-        for (const key of [...entries.keys()]) kv.delete(space, key);
+        for (const key of [...entries.keys()]) void kv.delete(space, key);
       }
     },
   };
@@ -73,7 +73,7 @@ export function memoryProjectionStorage(source: MemoryProjectionSource): Project
       const log = undo as Undo[];
       const mark = log.length;
       try {
-        return callHook('sync', 'memory', work) as T;
+        return callHook('sync', 'memory', work);
       } catch (error) {
         rollback(log, mark);
         throw error;

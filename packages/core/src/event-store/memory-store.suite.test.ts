@@ -8,6 +8,6 @@ describeEventStoreSuite(
     name: 'memory',
     clock: 'manual',
     capabilities: { durable: false, multiProcess: false },
-    create: ({ catalog, clock }) => memoryEventStore({ catalog, clock }),
+    create: ({ catalog, clock, projections }) => memoryEventStore({ catalog, clock, projections }),
   },
 );

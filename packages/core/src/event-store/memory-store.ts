@@ -2,6 +2,7 @@ import type { Catalog } from '../catalog.ts';
 import { type Clock, systemClock } from '../clock.ts';
 import { deepFreeze, type Event } from '../envelope.ts';
 import { ConcurrencyError, invalidOptions } from '../errors.ts';
+import { checkpointsInMap } from './checkpoints.ts';
 import {
   checkAppend,
   checkExpectedVersion,
@@ -16,6 +17,12 @@ import {
   tombstonedError,
   upcastRecorded,
 } from './checks.ts';
+import { compareStreamNames, inListedRange, resolveListStreams } from './list-streams.ts';
+import { memoryProjectionStorage } from './memory-projections.ts';
+import type { Projection } from './projection.ts';
+import { applyInline } from './projection-batch.ts';
+import { inlineProjectionsOf, readLeniently, startInlineProjections } from './projection-host.ts';
+import type { ProjectionRunner, ProjectionStore } from './projection-runner.ts';
 import type {
   AppendOptions,
   AppendResult,
@@ -23,8 +30,10 @@ import type {
   ReadAllOptions,
   ReadAllResult,
   ReadStreamOptions,
-  EventStore,
   EventStoreCapabilities,
+  ListedStream,
+  ListStreamsOptions,
+  ListStreamsResult,
   ReadStreamResult,
   RecordedEvent,
   StoredSnapshot,
@@ -37,6 +46,16 @@ export interface MemoryEventStoreOptions {
   readonly catalog?: Catalog | undefined;
   /** Where `recordedAt` comes from (default the system clock); tests pass a manual clock. */
   readonly clock?: Clock | undefined;
+  /** Projections applied inside every append (after they have caught up with the history). */
+  readonly projections?: readonly Projection[] | undefined;
+}
+
+/** The memory store: an {@link EventStore} that also keeps projections. */
+export interface MemoryEventStore extends ProjectionStore {
+  /** The inline projections given at creation. */
+  readonly inlineProjections: readonly Projection[];
+  /** Builds the inline projections and answers `waitFor`, `documents` and `rebuild` for them (`undefined` without any). */
+  readonly projections: ProjectionRunner | undefined;
 }
 
 /** What the memory store declares: it lives and dies with its process. */
@@ -63,7 +82,7 @@ interface StreamState {
  * const { streamVersion } = await store.append('cart-1', [ItemAdded.create({ sku: 'a' })], { expectedVersion: 'no-stream' });
  * const { events } = await store.readStream('cart-1');
  */
-export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventStore {
+export function memoryEventStore(options: MemoryEventStoreOptions = {}): MemoryEventStore {
   const problems: string[] = [];
   if (typeof options !== 'object' || options === null) problems.push('options must be an object');
   const { catalog, clock = systemClock } = options ?? {};
@@ -72,17 +91,36 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventSt
   }
   if (typeof clock?.now !== 'function') problems.push('clock must have now()');
   if (problems.length > 0) throw invalidOptions('memoryEventStore', problems);
+  const inline = inlineProjectionsOf('memoryEventStore', options.projections);
 
   const log: RecordedEvent[] = [];
   const streams = new Map<string, StreamState>();
   const snapshots = new Map<string, StoredSnapshot>();
   let closed = false;
+  const checkpoints = checkpointsInMap(new Map(), isSequencePosition, (call) => open(`checkpoints.${call}`));
 
   const open = (what: string): void => {
     if (closed) throw closedStoreError(`memoryEventStore (${what})`);
   };
   const read = (event: RecordedEvent): RecordedEvent =>
     catalog === undefined ? event : upcastRecorded(catalog, event);
+  const lenient = (event: RecordedEvent) => readLeniently(read, event, (e) => e);
+  const projectionStorage = memoryProjectionStorage({
+    readAll(after, types, limit) {
+      const wanted = new Set(types);
+      const items: ReturnType<typeof lenient>[] = [];
+      let index = parseSequencePosition('readAll', after);
+      for (; index < log.length && items.length < limit; index += 1) {
+        const event = log[index] as RecordedEvent;
+        if (wanted.has(event.type)) items.push(lenient(event));
+      }
+      return { items, position: formatSequencePosition(index), caughtUp: index >= log.length };
+    },
+    countEvents(after, types) {
+      const wanted = new Set(types);
+      return log.slice(parseSequencePosition('countEvents', after)).filter((e) => wanted.has(e.type)).length;
+    },
+  });
   const metadataOf = (stream: string, state: StreamState | undefined): StreamMetadata => {
     const version = state?.events.length ?? 0;
     const truncateBefore = state?.truncateBefore ?? 1;
@@ -122,20 +160,37 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventSt
       // Never earlier than the stream's last event, so that "as of a time" is a prefix of the stream.
       const recordedMs = Math.max(clock.now(), target.lastRecordedMs);
       const recordedAt = new Date(recordedMs).toISOString();
+      const added: RecordedEvent[] = [];
       for (const event of events) {
         const recorded = deepFreeze({
           ...copyEvent(event),
           stream,
-          streamVersion: target.events.length + 1,
-          position: formatSequencePosition(log.length + 1),
+          streamVersion: target.events.length + added.length + 1,
+          position: formatSequencePosition(log.length + added.length + 1),
           recordedAt,
         }) as RecordedEvent;
+        added.push(recorded);
+      }
+      if (inline.length > 0) {
+        // Inside the "transaction": a throw here leaves the store as it was.
+        void projectionStorage.transactionSync((t) =>
+          applyInline(
+            t,
+            'sync',
+            inline,
+            added.map(lenient).filter((e): e is RecordedEvent => !('unreadable' in e)),
+            () => clock.now(),
+          ),
+        );
+      }
+      for (const recorded of added) {
         target.events.push(recorded);
         target.ids.set(recorded.id, recorded);
         log.push(recorded);
       }
       target.lastRecordedMs = recordedMs;
       streams.set(stream, target);
+      projectionStorage.notify();
       const last = target.events[target.events.length - 1] as RecordedEvent;
       return { streamVersion: last.streamVersion, position: last.position };
     },
@@ -195,6 +250,23 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventSt
       return metadataOf(stream, streams.get(stream));
     },
 
+    listStreams(listOptions: ListStreamsOptions | undefined): ListStreamsResult {
+      open('listStreams');
+      const list = resolveListStreams(listOptions);
+      const names = [...streams.keys()].filter((name) => inListedRange(name, list)).sort(compareStreamNames);
+      const page = names.slice(0, list.limit).map((name): ListedStream => {
+        const state = streams.get(name);
+        const last = state?.events.length === 0 ? undefined : state?.lastRecordedMs;
+        return Object.freeze({
+          ...metadataOf(name, state),
+          lastRecordedAt: last === undefined ? undefined : new Date(last).toISOString(),
+        });
+      });
+      return names.length > list.limit
+        ? { streams: page, next: page[page.length - 1]?.stream }
+        : { streams: page };
+    },
+
     truncateStream(stream: string, before: number): StreamMetadata {
       open('truncateStream');
       checkStream('truncateStream', stream);
@@ -237,18 +309,32 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): EventSt
       closed = true;
     },
   };
-  return Object.freeze({
+  // Set once the store exists (the runner needs it); read through the getter below.
+  const inlineRunner: { current?: ProjectionRunner | undefined } = {};
+  const store: MemoryEventStore = Object.freeze({
     capabilities: MEMORY_STORE_CAPABILITIES,
     append: (stream, events, o) => settle(() => sync.append(stream, events, o)),
     readStream: (stream, o) => settle(() => sync.readStream(stream, o)),
     readAll: (o) => settle(() => sync.readAll(o)),
     getStreamMetadata: (stream) => settle(() => sync.getStreamMetadata(stream)),
+    listStreams: (o) => settle(() => sync.listStreams(o)),
     truncateStream: (stream, before) => settle(() => sync.truncateStream(stream, before)),
     deleteStream: (stream, o) => settle(() => sync.deleteStream(stream, o)),
     readSnapshot: (stream, key) => settle(() => sync.readSnapshot(stream, key)),
     writeSnapshot: (stream, key, snapshot) => settle(() => sync.writeSnapshot(stream, key, snapshot)),
-    close: () => settle(() => sync.close()),
-  } satisfies EventStore);
+    checkpoints,
+    projectionStorage,
+    inlineProjections: inline,
+    get projections() {
+      return inlineRunner.current;
+    },
+    close: async () => {
+      await inlineRunner.current?.close();
+      return settle(() => sync.close());
+    },
+  } satisfies MemoryEventStore);
+  inlineRunner.current = startInlineProjections(store, inline, clock);
+  return store;
 }
 
 /** Runs synchronous work as a store call: its result, or its error as a rejection. */
@@ -264,6 +350,8 @@ const newStream = (): StreamState => ({
   tombstoned: false,
   lastRecordedMs: Number.NEGATIVE_INFINITY,
 });
+
+const isSequencePosition = (position: string): boolean => /^\d{16}$/.test(position);
 
 const snapshotKey = (stream: string, key: string): string => `${stream}\u0000${key}`;
 

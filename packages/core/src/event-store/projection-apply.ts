@@ -4,11 +4,7 @@ import type { FailureRecord } from '../transport.ts';
 import { toCloudEvent } from '../cloudevents.ts';
 import type { MaybePromise, Projection, ProjectionContext } from './projection.ts';
 import { documentsOn } from './projection-documents.ts';
-import {
-  spaces,
-  type StoredProjectionDeadLetter,
-  type UnreadableEvent,
-} from './projection-state.ts';
+import { spaces, type StoredProjectionDeadLetter, type UnreadableEvent } from './projection-state.ts';
 import { isThenable, type ProjectionTransaction, andThen } from './projection-storage.ts';
 import type { RecordedEvent } from './types.ts';
 
@@ -41,21 +37,28 @@ export interface ApplyPlan {
 }
 
 /** Runs work and hands a throw or a rejection to `onError`, keeping plain values plain. @internal */
-export function attempt<T>(work: () => MaybePromise<T>, onError: (error: unknown) => MaybePromise<T>): MaybePromise<T> {
+export function attempt<T>(
+  work: () => MaybePromise<T>,
+  onError: (error: unknown) => MaybePromise<T>,
+): MaybePromise<T> {
   let result: MaybePromise<T>;
   try {
     result = work();
   } catch (error) {
     return onError(error);
   }
-  return isThenable(result) ? (result as Promise<T>).then(undefined, onError) : result;
+  return isThenable(result) ? result.then(undefined, onError) : result;
 }
 
 /** Calls `step` for each item in turn, waiting for each when it returns a promise. @internal */
-export function each<T>(items: readonly T[], step: (item: T) => MaybePromise<void>, from = 0): MaybePromise<void> {
+export function each<T>(
+  items: readonly T[],
+  step: (item: T) => MaybePromise<void>,
+  from = 0,
+): MaybePromise<void> {
   for (let index = from; index < items.length; index += 1) {
     const done = step(items[index] as T);
-    if (isThenable(done)) return (done as Promise<void>).then(() => each(items, step, index + 1));
+    if (isThenable(done)) return done.then(() => each(items, step, index + 1));
   }
   return undefined;
 }
@@ -79,7 +82,11 @@ const syncOnly = (name: string): TidingsError =>
   );
 
 /** Calls a projection hook, refusing a promise where the store cannot wait for one. @internal */
-export function callHook<T = unknown>(mode: 'sync' | 'async', name: string, hook: () => MaybePromise<T>): MaybePromise<T> {
+export function callHook<T = unknown>(
+  mode: 'sync' | 'async',
+  name: string,
+  hook: () => MaybePromise<T>,
+): MaybePromise<T> {
   const result = hook();
   if (mode === 'sync' && isThenable(result)) {
     // Keep the rejection from going unhandled; the error below is what the caller sees.
@@ -92,7 +99,12 @@ export function callHook<T = unknown>(mode: 'sync' | 'async', name: string, hook
 type Item = RecordedEvent | UnreadableEvent;
 const isUnreadable = (item: Item): item is UnreadableEvent => (item as UnreadableEvent).unreadable === true;
 
-function failure(error: unknown, handler: string, reason: FailureRecord['reason'], at: number): FailureRecord {
+function failure(
+  error: unknown,
+  handler: string,
+  reason: FailureRecord['reason'],
+  at: number,
+): FailureRecord {
   const described = describeError(error);
   return {
     handler,
@@ -124,8 +136,9 @@ function deadLetter(
     stream: item.stream,
     streamVersion: item.streamVersion,
     position: item.position,
-    type: (unreadable ? item.type : item.type) ?? 'unknown',
-    event: unreadable ? undefined : (toCloudEvent(item) as unknown as Record<string, unknown>),
+    type: item.type ?? 'unknown',
+    event: unreadable ? undefined : (toCloudEvent(item)),
+    recordedAt: unreadable ? undefined : item.recordedAt,
     deadLetteredAt: at,
   };
   counts.deadLettered += 1;
@@ -159,7 +172,8 @@ export function applyItems(plan: ApplyPlan, items: readonly Item[], counts: Appl
     callHook(mode, projection.name, () => projection.apply(event, ctx));
   return each(items, (item) =>
     andThen(transaction.kv.get(pausedSpace, item.stream), (paused): MaybePromise<void> => {
-      if (paused !== undefined && plan.ignorePaused !== true) return deadLetter(plan, item, 'paused', pausedError(plan, item.stream), counts);
+      if (paused !== undefined && plan.ignorePaused !== true)
+        return deadLetter(plan, item, 'paused', pausedError(plan, item.stream), counts);
       if (isUnreadable(item)) return deadLetter(plan, item, 'invalid', item.error, counts);
       if (!plan.isolate) {
         return andThen(

@@ -27,7 +27,11 @@ export interface BatchPlan {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** Marks other versions retired and empties what they kept. */
-function retire(transaction: ProjectionTransaction, states: readonly ProjectionState[], now: string): MaybePromise<void> {
+function retire(
+  transaction: ProjectionTransaction,
+  states: readonly ProjectionState[],
+  now: string,
+): MaybePromise<void> {
   const { kv } = transaction;
   return each(states, (state) =>
     andThen(saveState(kv, { ...state, status: 'retired', updatedAt: now }), () =>
@@ -58,36 +62,52 @@ export function buildBatch(plan: BatchPlan): MaybePromise<BatchOutcome> {
       const newerLive = all.some((s) => s.version > version && s.status === 'live');
       if (found?.status === 'retired' || (found !== undefined && newerLive)) {
         const state: ProjectionState = { ...found, status: 'retired', updatedAt: now };
-        return andThen(found.status === 'retired' ? undefined : saveState(kv, state), () => ({ state, read: 0, caughtUp: true }));
+        return andThen(found.status === 'retired' ? undefined : saveState(kv, state), () => ({
+          state,
+          read: 0,
+          caughtUp: true,
+        }));
       }
       if (found !== undefined && found.status === 'live' && found.inline && plan.inline) {
         return { state: found, read: 0, caughtUp: true };
       }
       const start =
         found === undefined
-          ? andThen(callHook(mode, name, () => projection.setup?.(projectionContext(plan))), () =>
-              newState(name, version, plan.inline, now),
+          ? andThen(
+              callHook(mode, name, () => projection.setup?.(projectionContext(plan))),
+              () => newState(name, version, plan.inline, now),
             )
           : { ...found, inline: plan.inline };
       return andThen(start, (state) =>
-        andThen(transaction.readAll(state.position === '' ? undefined : state.position, projection.types, plan.batchSize), (read) => {
-          const counts: Applied = { applied: 0, deadLettered: 0 };
-          return andThen(applyItems(plan, read.items, counts), () => {
-            let next: ProjectionState = {
-              ...state,
-              position: read.position > state.position ? read.position : state.position,
-              applied: state.applied + counts.applied,
-              deadLettered: state.deadLettered + counts.deadLettered,
-              updatedAt: now,
-            };
-            const goesLive = read.caughtUp && state.status === 'building';
-            if (goesLive) next = { ...next, status: 'live' };
-            const older = goesLive ? all.filter((s) => s.version < version && s.status !== 'retired') : [];
-            return andThen(retire(transaction, older, now), () =>
-              andThen(saveState(kv, next), () => ({ state: next, read: read.items.length, caughtUp: read.caughtUp })),
-            );
-          });
-        }),
+        andThen(
+          transaction.readAll(
+            state.position === '' ? undefined : state.position,
+            projection.types,
+            plan.batchSize,
+          ),
+          (read) => {
+            const counts: Applied = { applied: 0, deadLettered: 0 };
+            return andThen(applyItems(plan, read.items, counts), () => {
+              let next: ProjectionState = {
+                ...state,
+                position: read.position > state.position ? read.position : state.position,
+                applied: state.applied + counts.applied,
+                deadLettered: state.deadLettered + counts.deadLettered,
+                updatedAt: now,
+              };
+              const goesLive = read.caughtUp && state.status === 'building';
+              if (goesLive) next = { ...next, status: 'live' };
+              const older = goesLive ? all.filter((s) => s.version < version && s.status !== 'retired') : [];
+              return andThen(retire(transaction, older, now), () =>
+                andThen(saveState(kv, next), () => ({
+                  state: next,
+                  read: read.items.length,
+                  caughtUp: read.caughtUp,
+                })),
+              );
+            });
+          },
+        ),
       );
     }),
   );
@@ -110,8 +130,9 @@ export function resetVersion(
     andThen(kv.clear(documentPrefix(name, version)), () =>
       andThen(kv.clear(spaces.paused(name, version)), () =>
         andThen(kv.clear(spaces.dead(name, version)), () =>
-          andThen(callHook(mode, name, () => projection.reset?.(projectionContext({ transaction, projection }))), () =>
-            saveState(kv, newState(name, version, inline, iso(nowMs))),
+          andThen(
+            callHook(mode, name, () => projection.reset?.(projectionContext({ transaction, projection }))),
+            () => saveState(kv, newState(name, version, inline, iso(nowMs))),
           ),
         ),
       ),
@@ -133,19 +154,29 @@ export function applyInline(
 ): MaybePromise<void> {
   const wanted = projections.filter((p) => events.some((e) => p.types.includes(e.type)));
   if (wanted.length === 0) return undefined;
-  return andThen(transaction.lock(wanted.map((p) => spaces.lock(p.name)), 'shared'), () =>
-    andThen(listStates(transaction.kv), (states) =>
-      each(wanted, (projection) => {
-        const state = states.find((s) => s.name === projection.name && s.version === projection.version);
-        if (state?.status !== 'live') return undefined;
-        const items = events.filter((e) => projection.types.includes(e.type));
-        const counts: Applied = { applied: 0, deadLettered: 0 };
-        return andThen(applyItems({ transaction, mode, projection, isolate: true, now }, items, counts), () =>
-          counts.deadLettered === 0
-            ? undefined
-            : saveState(transaction.kv, { ...state, deadLettered: state.deadLettered + counts.deadLettered }),
-        );
-      }),
+  return andThen(
+    transaction.lock(
+      wanted.map((p) => spaces.lock(p.name)),
+      'shared',
     ),
+    () =>
+      andThen(listStates(transaction.kv), (states) =>
+        each(wanted, (projection) => {
+          const state = states.find((s) => s.name === projection.name && s.version === projection.version);
+          if (state?.status !== 'live') return undefined;
+          const items = events.filter((e) => projection.types.includes(e.type));
+          const counts: Applied = { applied: 0, deadLettered: 0 };
+          return andThen(
+            applyItems({ transaction, mode, projection, isolate: true, now }, items, counts),
+            () =>
+              counts.deadLettered === 0
+                ? undefined
+                : saveState(transaction.kv, {
+                    ...state,
+                    deadLettered: state.deadLettered + counts.deadLettered,
+                  }),
+          );
+        }),
+      ),
   );
 }

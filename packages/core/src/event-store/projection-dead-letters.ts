@@ -37,7 +37,17 @@ function messageOf(record: StoredProjectionDeadLetter): TransportMessage {
 }
 
 function toRecord(stored: StoredProjectionDeadLetter): DeadLetterRecord {
-  const { name, version: _v, stream: _s, streamVersion: _sv, position: _p, type: _t, event: _e, ...rest } = stored;
+  const {
+    name,
+    version: _v,
+    stream: _s,
+    streamVersion: _sv,
+    position: _p,
+    type: _t,
+    event: _e,
+    recordedAt: _r,
+    ...rest
+  } = stored;
   return { ...rest, channel: PROJECTION_CHANNEL, group: name, message: messageOf(stored) };
 }
 
@@ -70,7 +80,9 @@ export function projectionDeadLetters(
         records.push(JSON.parse(text) as StoredProjectionDeadLetter);
       }
     }
-    return records.sort((a, b) => a.deadLetteredAt - b.deadLetteredAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return records.sort(
+      (a, b) => a.deadLetteredAt - b.deadLetteredAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
   };
 
   const find = async (id: string): Promise<StoredProjectionDeadLetter | undefined> => {
@@ -83,14 +95,14 @@ export function projectionDeadLetters(
   /** The event to apply again: read from the store when it could not be read before, else as kept. */
   const eventOf = async (record: StoredProjectionDeadLetter): Promise<RecordedEvent> => {
     if (record.event !== undefined) {
-      const event = fromCloudEvent(record.event) as Event;
+      const event: Event = fromCloudEvent(record.event);
       return Object.freeze({
         ...event,
         stream: record.stream,
         streamVersion: record.streamVersion,
         position: record.position,
-        recordedAt: String((record.event as { recordedAt?: unknown }).recordedAt ?? new Date(record.deadLetteredAt).toISOString()),
-      }) as RecordedEvent;
+        recordedAt: record.recordedAt ?? new Date(record.deadLetteredAt).toISOString(),
+      });
     }
     const { events } = await store.readStream(record.stream, { from: record.streamVersion, limit: 1 });
     const event = events[0];
@@ -157,7 +169,14 @@ export function projectionDeadLetters(
       const counts: Applied = { applied: 0, deadLettered: 0 };
       await storage.transaction((t) =>
         andThen(t.lock([spaces.lock(record.name)], 'exclusive'), () => {
-          const plan = { transaction: t, mode: storage.mode, projection, isolate: true, now, ignorePaused: true };
+          const plan = {
+            transaction: t,
+            mode: storage.mode,
+            projection,
+            isolate: true,
+            now,
+            ignorePaused: true,
+          };
           let stopped = false;
           return andThen(
             each(held, (item) => {
@@ -202,7 +221,11 @@ export function projectionDeadLetters(
     async depth() {
       const groups = new Map<string, { group: string; count: number; oldestAt: number }>();
       for (const record of await all()) {
-        const group = groups.get(record.name) ?? { group: record.name, count: 0, oldestAt: record.deadLetteredAt };
+        const group = groups.get(record.name) ?? {
+          group: record.name,
+          count: 0,
+          oldestAt: record.deadLetteredAt,
+        };
         group.count += 1;
         group.oldestAt = Math.min(group.oldestAt, record.deadLetteredAt);
         groups.set(record.name, group);
@@ -211,4 +234,3 @@ export function projectionDeadLetters(
     },
   };
 }
-

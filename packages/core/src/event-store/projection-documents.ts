@@ -111,7 +111,9 @@ export function documentReader(
       checkKey('documents.list', collection, 'all');
       const limit = options.limit ?? 1_000;
       if (!Number.isSafeInteger(limit) || limit < 1) {
-        throw invalidOptions('documents.list', [`limit must be a whole number of 1 or more (got ${String(limit)})`]);
+        throw invalidOptions('documents.list', [
+          `limit must be a whole number of 1 or more (got ${String(limit)})`,
+        ]);
       }
       const rows = await kv.list(documentSpace(name, await version(), collection), {
         after: options.after,

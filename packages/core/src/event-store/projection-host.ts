@@ -21,9 +21,13 @@ export function readLeniently<Row>(
     const at = where(row);
     const wrapped = isTidingsError(error)
       ? error
-      : new TidingsError('TIDINGS_MALFORMED', `Cannot read event ${at.streamVersion} of stream "${at.stream}": ${String(error)}`, {
-          cause: error,
-        });
+      : new TidingsError(
+          'TIDINGS_MALFORMED',
+          `Cannot read event ${at.streamVersion} of stream "${at.stream}": ${String(error)}`,
+          {
+            cause: error,
+          },
+        );
     return { unreadable: true, ...at, error: wrapped };
   }
 }

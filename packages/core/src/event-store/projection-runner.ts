@@ -97,7 +97,8 @@ export function projectionStorageOf(where: string, store: unknown): ProjectionSt
 /** The live version of a name, else the newest building one, else 1. @internal */
 export async function readVersion(storage: ProjectionStorage, name: string): Promise<number> {
   const states = await listStates(storage.reader, name);
-  const live = states.find((s) => s.status === 'live') ?? states.filter((s) => s.status === 'building').at(-1);
+  const live =
+    states.find((s) => s.status === 'live') ?? states.filter((s) => s.status === 'building').at(-1);
   return live?.version ?? 1;
 }
 
@@ -109,9 +110,38 @@ export async function projectionStatus(store: EventStore): Promise<readonly Proj
   return listStates(projectionStorageOf('projectionStatus', store).reader);
 }
 
+/**
+ * The dead letters of every projection kept in a store, without running any (for operators' tools such
+ * as `tidings projections dead-letters`): list, get, depth and discard cover all of them; replay applies
+ * the event again, so it works only for the `projections` given.
+ *
+ * @example
+ * const deadLetters = createDeadLetters(projectionDeadLetterStorage(store, { projections: [ordersByStatus] }));
+ * await deadLetters.replay({ group: 'orders-by-status' });
+ */
+export function projectionDeadLetterStorage(
+  store: EventStore,
+  options: {
+    readonly projections?: readonly Projection[] | undefined;
+    readonly clock?: Clock | undefined;
+  } = {},
+): DeadLetterStorage {
+  const storage = projectionStorageOf('projectionDeadLetterStorage', store);
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOptions('projectionDeadLetterStorage', [
+      'options must be an object such as { projections: [ordersByStatus] }',
+    ]);
+  }
+  const projections = checkProjections('projectionDeadLetterStorage', options.projections);
+  const clock = options.clock ?? systemClock;
+  return projectionDeadLetters(store, storage, projections, () => clock.now());
+}
+
 function checkRunOptions(options: RunProjectionsOptions): readonly Projection[] {
   if (typeof options !== 'object' || options === null) {
-    throw invalidOptions('runProjections', ['options must be an object such as { projections: [ordersByStatus] }']);
+    throw invalidOptions('runProjections', [
+      'options must be an object such as { projections: [ordersByStatus] }',
+    ]);
   }
   const projections = checkProjections('runProjections', options.projections);
   const problems: string[] = [];
@@ -124,7 +154,8 @@ function checkRunOptions(options: RunProjectionsOptions): readonly Projection[] 
     problems.push(`pollIntervalMs must be a number of ms above 0 (got ${String(pollIntervalMs)})`);
   }
   for (const hook of ['onError', 'onProgress'] as const) {
-    if (options[hook] !== undefined && typeof options[hook] !== 'function') problems.push(`${hook} must be a function`);
+    if (options[hook] !== undefined && typeof options[hook] !== 'function')
+      problems.push(`${hook} must be a function`);
   }
   if (problems.length > 0) throw invalidOptions('runProjections', problems);
   return projections;
@@ -147,7 +178,9 @@ function checkRunOptions(options: RunProjectionsOptions): readonly Projection[] 
 export function runProjections(store: EventStore, options: RunProjectionsOptions): ProjectionRunner {
   const storage = projectionStorageOf('runProjections', store);
   const projections = checkRunOptions(options);
-  const inline = new Set((store as Partial<{ inlineProjections: readonly Projection[] }>).inlineProjections ?? []);
+  const inline = new Set(
+    (store as Partial<{ inlineProjections: readonly Projection[] }>).inlineProjections ?? [],
+  );
   const batchSize = options.batchSize ?? 500;
   const pollIntervalMs = options.pollIntervalMs ?? 1_000;
   const clock = options.clock ?? systemClock;
@@ -179,7 +212,8 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
 
   const report = async (projection: Projection, state: ProjectionState): Promise<void> => {
     if (state.status !== 'building' && !progressListeners.has(projection.name)) return;
-    if (!totals.has(projection.name)) totals.set(projection.name, await storage.countEvents(undefined, projection.types));
+    if (!totals.has(projection.name))
+      totals.set(projection.name, await storage.countEvents(undefined, projection.types));
     const progress: ProjectionProgress = {
       name: projection.name,
       version: projection.version,
@@ -212,7 +246,8 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
     states.set(projection.name, outcome.state);
     settle(projection.name);
     if (outcome.read > 0 || outcome.state.status !== 'building') await report(projection, outcome.state);
-    if (outcome.state.status === 'retired' || (outcome.state.inline && outcome.state.status === 'live')) return 'done';
+    if (outcome.state.status === 'retired' || (outcome.state.inline && outcome.state.status === 'live'))
+      return 'done';
     return outcome.caughtUp ? 'idle' : 'more';
   };
 
@@ -225,7 +260,8 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
     const waker = (): void => woken.abort();
     wakers.add(waker);
     try {
-      if (ms === undefined) await new Promise((resolve) => woken.signal.addEventListener('abort', resolve, { once: true }));
+      if (ms === undefined)
+        await new Promise((resolve) => woken.signal.addEventListener('abort', resolve, { once: true }));
       else await clock.sleep(ms, woken.signal);
     } catch {
       // Woken early.
@@ -265,7 +301,11 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
 
   const finished = Promise.all(projections.map((p) => follow(p)));
 
-  const waitUntil = (name: string, ready: (state: ProjectionState) => boolean, signal?: AbortSignal): Promise<void> => {
+  const waitUntil = (
+    name: string,
+    ready: (state: ProjectionState) => boolean,
+    signal?: AbortSignal,
+  ): Promise<void> => {
     const state = states.get(name);
     if (state !== undefined && ready(state)) return Promise.resolve();
     if (stop.aborted) return Promise.reject(closed(name));
@@ -302,7 +342,9 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
       }
       return waitUntil(
         projection.name,
-        (state) => (state.inline && state.status === 'live') || (state.status !== 'retired' && state.position >= position),
+        (state) =>
+          (state.inline && state.status === 'live') ||
+          (state.status !== 'retired' && state.position >= position),
         waitOptions.signal,
       );
     },
@@ -330,7 +372,9 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
     async rebuild(name, rebuildOptions = {}) {
       const projection = known(name);
       if (stop.aborted) throw closed(name);
-      await storage.transaction((transaction) => resetVersion(transaction, storage.mode, projection, inline.has(projection), clock.now()));
+      await storage.transaction((transaction) =>
+        resetVersion(transaction, storage.mode, projection, inline.has(projection), clock.now()),
+      );
       totals.delete(name);
       states.delete(name);
       if (rebuildOptions.onProgress !== undefined) progressListeners.set(name, rebuildOptions.onProgress);
@@ -353,4 +397,7 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
 }
 
 const closed = (name: string): TidingsError =>
-  new TidingsError('TIDINGS_CLOSED', `The projection runner of "${name}" is closed; start runProjections again.`);
+  new TidingsError(
+    'TIDINGS_CLOSED',
+    `The projection runner of "${name}" is closed; start runProjections again.`,
+  );

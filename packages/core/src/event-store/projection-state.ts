@@ -55,6 +55,8 @@ export interface StoredProjectionDeadLetter extends FailureRecord {
   readonly type: string;
   /** The event as it was read (CloudEvents JSON), when it could be read. */
   readonly event: Readonly<Record<string, unknown>> | undefined;
+  /** When the store recorded the event, when it could be read. */
+  readonly recordedAt: string | undefined;
   readonly deadLetteredAt: number;
 }
 
@@ -64,7 +66,8 @@ export const spaces = {
   stateKey: (name: string, version: number): string => `${name}@${String(version).padStart(6, '0')}`,
   paused: (name: string, version: number): string => `paused:${name}@${version}`,
   dead: (name: string, version: number): string => `dead:${name}@${version}`,
-  deadId: (name: string, version: number, position: GlobalPosition): string => `${name}@${version}:${position}`,
+  deadId: (name: string, version: number, position: GlobalPosition): string =>
+    `${name}@${version}:${position}`,
   lock: (name: string): string => `tidings-projection:${name}`,
 } as const;
 

@@ -61,10 +61,10 @@ export interface ProjectionStorage<Tx = unknown> {
 }
 
 /** True when a value is a promise (or any thenable). @internal */
-export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+export const isThenable = <T>(value: MaybePromise<T>): value is Promise<T> =>
   typeof (value as { then?: unknown } | null)?.then === 'function';
 
 /** Calls `next` with the value, at once when it is plain, after it resolves when it is a promise. @internal */
 export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
-  return isThenable(value) ? (value as Promise<T>).then(next) : next(value as T);
+  return isThenable(value) ? value.then(next) : next(value);
 }

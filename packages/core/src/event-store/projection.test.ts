@@ -50,10 +50,16 @@ describe('projections on the memory store', () => {
     const store = memoryEventStore({ projections: [ordersProjection()] });
     const { position } = await store.append('order-1', [placed('1', 30)]);
     await store.projections?.get('orders').waitFor(position);
-    expect(await store.projections?.documents('orders').get('orders', '1')).toEqual({ status: 'placed', total: 30 });
+    expect(await store.projections?.documents('orders').get('orders', '1')).toEqual({
+      status: 'placed',
+      total: 30,
+    });
     await store.append('order-1', [shipped('1')]);
     // No wait: the shipment was applied inside the append.
-    expect(await store.projections?.documents('orders').get('orders', '1')).toEqual({ status: 'shipped', total: 30 });
+    expect(await store.projections?.documents('orders').get('orders', '1')).toEqual({
+      status: 'shipped',
+      total: 30,
+    });
     await store.close();
   });
 
@@ -151,7 +157,7 @@ describe('projections on the memory store', () => {
     const projection = defineProjection({
       name: 'slow',
       events: ['OrderPlaced'],
-      apply: async () => undefined,
+      apply: () => Promise.resolve(undefined),
     });
     const store = memoryEventStore();
     const runner = runProjections(store, { projections: [projection] });

@@ -108,7 +108,7 @@ export function defineProjection<const D extends EventDefinition | string, Tx = 
     name,
     version,
     types: Object.freeze([...new Set(types)]),
-    apply: apply as Projection<ProjectedEvent<D>, Tx>['apply'],
+    apply,
     ...(setup === undefined ? {} : { setup }),
     ...(reset === undefined ? {} : { reset }),
   });

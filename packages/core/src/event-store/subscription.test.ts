@@ -62,6 +62,7 @@ describe('subscribeToAll', () => {
     let saves = 0;
     const crashing: CheckpointStore = {
       load: (name) => checkpoints.load(name),
+      reset: (name, position) => checkpoints.reset(name, position),
       async save(name, position) {
         saves += 1;
         if (saves === 2) {
@@ -260,6 +261,29 @@ describe('subscribeToAll', () => {
     expect(seen).toEqual(['A:1']);
     expect(sub.caughtUp()).toBe(true);
     await sub.close();
+  });
+
+  it("keeps its place in the store's own checkpoints when given none", async () => {
+    const { clock, store, append } = setup();
+    const position = await append('s', 'A:1', 'A:2');
+    const seen: string[] = [];
+    const sub = subscribeToAll(store, {
+      name: 'defaulted',
+      clock,
+      handler: (event) => void seen.push(labelOf(event)),
+    });
+    await sub.waitFor(position);
+    await sub.close();
+    expect(seen).toEqual(['A:1', 'A:2']);
+    expect(await store.checkpoints.load('defaulted')).toBe(position);
+  });
+
+  it('asks for checkpoints when the store has none', () => {
+    const { store } = setup();
+    const { checkpoints: _checkpoints, ...withoutCheckpoints } = store;
+    expect(() =>
+      subscribeToAll(withoutCheckpoints as unknown as EventStore, { name: 'n', handler: () => undefined }),
+    ).toThrow(/store has no checkpoints.*pass checkpoints/);
   });
 
   it('rejects bad options, listing every problem', () => {

@@ -36,8 +36,11 @@ export interface StoreSubscriptionFailure {
 export interface SubscribeToAllOptions {
   /** Names the subscription's checkpoint: one name per reader, kept across restarts. */
   readonly name: string;
-  /** Where the position is loaded from at start and saved after each handled batch. */
-  readonly checkpoints: CheckpointStore;
+  /**
+   * Where the position is loaded from at start and saved after each handled batch (default
+   * `store.checkpoints`: the store's own database, so a durable store's subscriptions resume after a restart).
+   */
+  readonly checkpoints?: CheckpointStore | undefined;
   /** Called for each event, one at a time, in the global order. Give this or `handleBatch`. */
   readonly handler?: StoreEventHandler | undefined;
   /** Called with each batch read, in the global order. Give this or `handler`. */
@@ -91,11 +94,15 @@ function subscriptionProblems(store: EventStore, options: SubscribeToAllOptions)
   const problems: string[] = [];
   if (typeof store?.readAll !== 'function') problems.push('store must be an EventStore (with readAll)');
   if (typeof options !== 'object' || options === null) return [...problems, 'options must be an object'];
-  const { name, checkpoints, handler, handleBatch, types, batchSize, pollIntervalMs, backoff, clock } =
-    options;
+  const { name, handler, handleBatch, types, batchSize, pollIntervalMs, backoff, clock } = options;
   if (typeof name !== 'string' || name.length === 0) problems.push('name must be a non-empty string');
+  const checkpoints = options.checkpoints ?? store?.checkpoints;
   if (typeof checkpoints?.load !== 'function' || typeof checkpoints.save !== 'function') {
-    problems.push('checkpoints must have load() and save() (e.g. memoryCheckpoints())');
+    problems.push(
+      options.checkpoints === undefined
+        ? 'the store has no checkpoints (store.checkpoints); pass checkpoints, e.g. memoryCheckpoints()'
+        : 'checkpoints must have load() and save() (e.g. store.checkpoints or memoryCheckpoints())',
+    );
   }
   if ((handler === undefined) === (handleBatch === undefined)) {
     problems.push('give exactly one of handler (per event) and handleBatch (per batch)');
@@ -127,15 +134,15 @@ const closedError = (name: string): TidingsError =>
   new TidingsError('TIDINGS_CLOSED', `Subscription "${name}" is closed; waitFor can no longer be met.`);
 
 /**
- * Follows the store's global order from a saved checkpoint: it catches up with the history, then keeps
- * polling for new events. Delivery is at least once: the checkpoint is saved after the events are
+ * Follows the store's global order from a saved checkpoint (kept in `store.checkpoints` unless you pass
+ * `checkpoints`): it catches up with the history, then keeps polling for new events. Delivery is at
+ * least once: the checkpoint is saved after the events are
  * handled, so a crash in between delivers them again, and a failing handler is retried at the same event
  * (with a growing backoff) rather than skipped. Make handlers idempotent.
  *
  * @example
  * const subscription = subscribeToAll(store, {
- *   name: 'welcome-emails',
- *   checkpoints, // memoryCheckpoints() in tests; a table of your database in production
+ *   name: 'welcome-emails', // its checkpoint's key in store.checkpoints
  *   types: ['UserRegistered'],
  *   handler: async (event) => sendWelcome(event.data),
  * });
@@ -146,7 +153,8 @@ const closedError = (name: string): TidingsError =>
 export function subscribeToAll(store: EventStore, options: SubscribeToAllOptions): StoreSubscription {
   const problems = subscriptionProblems(store, options);
   if (problems.length > 0) throw invalidOptions('subscribeToAll', problems);
-  const { name, checkpoints, handler, handleBatch, types } = options;
+  const { name, handler, handleBatch, types } = options;
+  const checkpoints = options.checkpoints ?? store.checkpoints;
   const batchSize = options.batchSize ?? 100;
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const initialMs = options.backoff?.initialMs ?? 100;

@@ -1,4 +1,5 @@
 import type { Event } from '../envelope.ts';
+import type { CheckpointStore } from './checkpoints.ts';
 
 /**
  * Where an event sits in the store's one global order. Opaque: compare two positions of the same store
@@ -106,6 +107,29 @@ export interface StreamMetadata {
   readonly tombstoned: boolean;
 }
 
+/** Options of {@link EventStore.listStreams}. */
+export interface ListStreamsOptions {
+  /** Only streams whose names sort after this one: the `next` of the previous page (default: from the first). */
+  readonly after?: string | undefined;
+  /** At most this many streams per page (default 100). */
+  readonly limit?: number | undefined;
+  /** Only streams whose names start with this text (default: every stream). */
+  readonly prefix?: string | undefined;
+}
+
+/** A stream as {@link EventStore.listStreams} lists it: its metadata, and when it was last appended to. */
+export interface ListedStream extends StreamMetadata {
+  /** When its newest event was recorded, RFC 3339 in UTC; `undefined` when it never had an event (tombstoned unborn). */
+  readonly lastRecordedAt: string | undefined;
+}
+
+/** What {@link EventStore.listStreams} returns. */
+export interface ListStreamsResult {
+  readonly streams: readonly ListedStream[];
+  /** Pass it as `after` to read the next page; absent when this page is the last. */
+  readonly next?: string | undefined;
+}
+
 /** Options of {@link EventStore.deleteStream}. */
 export interface DeleteStreamOptions {
   /** The version the caller saw (default `'any'`); a mismatch throws `ConcurrencyError`. */
@@ -172,6 +196,14 @@ export interface EventStore {
   /** A stream's version and settings (version 0 when it was never written). */
   getStreamMetadata(stream: string): Promise<StreamMetadata>;
   /**
+   * Lists the streams the store knows, a page at a time, ordered by name in Unicode code point order (the
+   * byte order of UTF-8, the same on every store). A stream is known once it holds an event or a
+   * tombstone: soft-deleted and tombstoned streams are listed with their flags, never-written ones not.
+   *
+   * @throws TidingsError `TIDINGS_INVALID_OPTIONS` for a bad `after`, `limit` or `prefix`.
+   */
+  listStreams(options?: ListStreamsOptions): Promise<ListStreamsResult>;
+  /**
    * Hides the events below `before` from `readStream` (`before` at most the version + 1).
    *
    * @throws TidingsError `TIDINGS_INVALID_OPTIONS` when `before` is not a version of the stream.
@@ -183,6 +215,12 @@ export interface EventStore {
   readSnapshot(stream: string, key: string): Promise<StoredSnapshot | undefined>;
   /** Saves a snapshot for a stream under `key`, replacing the previous one. */
   writeSnapshot(stream: string, key: string, snapshot: StoredSnapshot): Promise<void>;
+  /**
+   * Where subscriptions keep their place, in the store's own database (in memory for the memory store),
+   * so that a durable store's readers resume after a restart. Saves only move a checkpoint forward; `reset`
+   * moves it anywhere. {@link subscribeToAll} uses it unless given other `checkpoints`.
+   */
+  readonly checkpoints: CheckpointStore;
   /** Closes the store; later calls throw `TIDINGS_CLOSED`. */
   close(): Promise<void>;
 }

@@ -21,13 +21,24 @@ import {
   storeSuiteCatalog,
 } from './store-cases/harness.ts';
 import { concurrentRetries, idempotentRetry } from './store-cases/idempotent-retry.ts';
+import { listStreams } from './store-cases/list-streams.ts';
 import { tombstone, truncateAndSoftDelete } from './store-cases/metadata.ts';
 import { readAllPaging } from './store-cases/read-all.ts';
 import { readStreamWindow } from './store-cases/read-stream-window.ts';
 import { snapshotKeys, snapshotsEqualReplay } from './store-cases/snapshots.ts';
+import { subscriptionCheckpoints } from './store-cases/subscriptions.ts';
 import { temporalReads } from './store-cases/temporal.ts';
 import { unreadableEvents, upcasting } from './store-cases/upcasting.ts';
+import {
+  asyncProjections,
+  blueGreenProjections,
+  inlineProjections,
+  projectionDeadLetters,
+  rebuildEqualsIncremental,
+  unreadableForProjections,
+} from './store-cases/projections.ts';
 import { checkSuiteOptions, registerCases } from './suite-registration.ts';
+import type { Projection } from '../event-store/projection.ts';
 import type { SuiteRunner } from './transport-suite.ts';
 
 /** Every event store case, in the order they run. */
@@ -40,14 +51,22 @@ export const storeCases: readonly StoreCase[] = Object.freeze([
   concurrentRetries,
   globalOrder,
   readAllPaging,
+  subscriptionCheckpoints,
   temporalReads,
   upcasting,
   unreadableEvents,
   truncateAndSoftDelete,
   tombstone,
+  listStreams,
   snapshotsEqualReplay,
   snapshotKeys,
   commandHandling,
+  inlineProjections,
+  asyncProjections,
+  rebuildEqualsIncremental,
+  projectionDeadLetters,
+  blueGreenProjections,
+  unreadableForProjections,
   badInput,
   closedStore,
 ]);
@@ -60,6 +79,8 @@ export interface EventStoreSuiteContext {
   readonly clock: Clock;
   /** The case's name, for logs or per-test namespaces. */
   readonly testName: string;
+  /** Inline projections the store must apply in its appends (pass them on as `projections`). */
+  readonly projections?: readonly Projection[] | undefined;
 }
 
 /** A case the store cannot pass, with the reason printed in its place. */
@@ -85,7 +106,8 @@ export interface EventStoreSuiteOptions {
 /**
  * Registers the event store conformance suite: one test per behaviour of the `EventStore` contract
  * (appends and every expected-version mode under concurrency, idempotent retries, one global order
- * under concurrent writers, temporal reads, upcasting, metadata, snapshots, deciders, bad input). A
+ * under concurrent writers, subscriptions resuming from `store.checkpoints`, temporal reads, upcasting,
+ * metadata, stream listing, snapshots, deciders, bad input). A
  * skipped case is registered with its reason in its name. Stores that share storage between tests (a
  * database server) pass too: every case works in streams of its own and reads `readAll` after a
  * marker it appends.
@@ -128,6 +150,7 @@ async function runCase(storeCase: StoreCase, options: EventStoreSuiteOptions): P
   const clock = manual ?? systemClock;
   const store = await options.create({ catalog: storeSuiteCatalog, clock, testName: storeCase.name });
   const prefix = `suite-${randomUUID().slice(0, 8)}-`;
+  const opened: EventStore[] = [];
   try {
     if (options.capabilities !== undefined) {
       assert.deepEqual(
@@ -147,9 +170,20 @@ async function runCase(storeCase: StoreCase, options: EventStoreSuiteOptions): P
         return result.position;
       },
       readOwn: (after, pageSize) => readOwn(store, prefix, after, pageSize ?? 100),
+      async open({ projections }) {
+        const another = await options.create({
+          catalog: storeSuiteCatalog,
+          clock,
+          testName: storeCase.name,
+          projections,
+        });
+        opened.push(another);
+        return another;
+      },
     };
     await storeCase.run(t);
   } finally {
+    for (const another of opened) await another.close();
     await store.close();
   }
 }

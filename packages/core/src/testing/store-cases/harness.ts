@@ -3,6 +3,7 @@ import { createCatalog } from '../../catalog.ts';
 import type { Clock } from '../../clock.ts';
 import { defineEvent, upcaster } from '../../define-event.ts';
 import type { Event } from '../../envelope.ts';
+import type { Projection } from '../../event-store/projection.ts';
 import type {
   EventStore,
   EventStoreCapabilities,
@@ -27,6 +28,8 @@ export interface StoreCaseContext {
   mark(): Promise<GlobalPosition>;
   /** Every event after `after` in this test's streams, read page by page through `readAll`. */
   readOwn(after: GlobalPosition, pageSize?: number): Promise<RecordedEvent[]>;
+  /** Another store from the suite's `create`, with inline projections; closed after the case. */
+  open(options: { readonly projections: readonly Projection[] }): Promise<EventStore>;
 }
 
 /** One behaviour of the event store contract. */

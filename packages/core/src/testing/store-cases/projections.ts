@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { createDeadLetters } from '../../dead-letters.ts';
+import { createEvent } from '../../envelope.ts';
 import { defineProjection, type Projection } from '../../event-store/projection.ts';
 import { type ProjectionRunner, runProjections } from '../../event-store/projection-runner.ts';
 import type { EventStore } from '../../event-store/types.ts';
-import { deposit, FundsDeposited, FundsWithdrawn, type StoreCase, type StoreCaseContext, withdrawal } from './harness.ts';
+import {
+  deposit,
+  FundsDeposited,
+  FundsWithdrawn,
+  type StoreCase,
+  type StoreCaseContext,
+  withdrawal,
+} from './harness.ts';
 
 /** A store made with inline projections, as the suite's `open` returns it. */
 type WithInline = EventStore & { readonly projections?: ProjectionRunner | undefined };
@@ -69,22 +77,30 @@ export const inlineProjections: StoreCase = {
   name: 'inline projections change in the same transaction as the append',
   async run(t) {
     const b = balances(t, 'inline');
-    let failOn: number | undefined;
-    const store = (await t.open({ projections: [b.projection({ failOn: () => failOn })] })) as WithInline;
+    const failing: { on?: number } = {};
+    const store = (await t.open({ projections: [b.projection({ failOn: () => failing.on })] })) as WithInline;
     const runner = store.projections;
     assert.ok(runner !== undefined, 'a store opened with projections must expose store.projections');
     await runner.get(b.name).live();
     const a = t.stream('a');
     await store.append(a, [deposit(10), withdrawal(3)]);
     // No waiting: the append returned only after its projection changed.
-    assert.deepEqual(await runner.documents(b.name).get('balances', a), { balance: 7, events: 2, version: 2 });
+    assert.deepEqual(await runner.documents(b.name).get('balances', a), {
+      balance: 7,
+      events: 2,
+      version: 2,
+    });
 
-    failOn = 99;
+    failing.on = 99;
     const c = t.stream('c');
     const refused = await store.append(c, [deposit(99)]);
     assert.equal(refused.streamVersion, 1, 'a failing inline projection must not fail the append');
     await store.append(a, [deposit(1)]);
-    assert.deepEqual(await runner.documents(b.name).get('balances', a), { balance: 8, events: 3, version: 3 });
+    assert.deepEqual(await runner.documents(b.name).get('balances', a), {
+      balance: 8,
+      events: 3,
+      version: 3,
+    });
     assert.equal(await runner.documents(b.name).get('balances', c), undefined);
     const letters = await createDeadLetters(runner.deadLetters).list({ group: b.name });
     assert.deepEqual(
@@ -103,10 +119,15 @@ export const asyncProjections: StoreCase = {
     await withRunner(t.store, [b.projection()], async (runner) => {
       await runner.get(b.name).live();
       const total = (await documentsOf(runner, b.name)) as { document: { balance: number } }[];
-      assert.equal(total.reduce((sum, d) => sum + d.document.balance, 0), 210);
+      assert.equal(
+        total.reduce((sum, d) => sum + d.document.balance, 0),
+        210,
+      );
       const { position } = await t.store.append(streams[0] as string, [withdrawal(5)]);
       await runner.get(b.name).waitFor(position);
-      const first = (await runner.documents(b.name).get('balances', streams[0] as string)) as { balance: number };
+      const first = (await runner.documents(b.name).get('balances', streams[0] as string)) as {
+        balance: number;
+      };
       assert.equal(first.balance, 1 + 4 + 7 + 10 + 13 + 16 + 19 - 5);
     });
   },
@@ -132,7 +153,10 @@ export const rebuildEqualsIncremental: StoreCase = {
       await runner.rebuild(b.name, { onProgress: (p) => progress.push({ done: p.done, total: p.total }) });
       assert.deepEqual(await documentsOf(runner, b.name), incremental);
       const end = progress.at(-1);
-      assert.ok(end !== undefined && end.total !== undefined && end.done >= 54, 'progress must report the events done');
+      assert.ok(
+        end !== undefined && end.total !== undefined && end.done >= 54,
+        'progress must report the events done',
+      );
     });
   },
 };
@@ -150,8 +174,16 @@ export const projectionDeadLetters: StoreCase = {
       const held = await t.store.append(bad, [deposit(7)]);
       const end = await t.store.append(good, [deposit(3)]);
       await runner.get(b.name).waitFor(end.position);
-      assert.deepEqual(await runner.documents(b.name).get('balances', good), { balance: 5, events: 2, version: 2 });
-      assert.deepEqual(await runner.documents(b.name).get('balances', bad), { balance: 5, events: 1, version: 1 });
+      assert.deepEqual(await runner.documents(b.name).get('balances', good), {
+        balance: 5,
+        events: 2,
+        version: 2,
+      });
+      assert.deepEqual(await runner.documents(b.name).get('balances', bad), {
+        balance: 5,
+        events: 1,
+        version: 1,
+      });
 
       const deadLetters = createDeadLetters(runner.deadLetters);
       const letters = await deadLetters.list({ group: b.name });
@@ -163,11 +195,19 @@ export const projectionDeadLetters: StoreCase = {
       assert.equal(letters[1]?.message.headers['tidings-position'], held.position);
       failOn = undefined;
       assert.deepEqual(await deadLetters.replay(letters[0]?.id as string), { replayed: 1 });
-      assert.deepEqual(await runner.documents(b.name).get('balances', bad), { balance: 25, events: 3, version: 3 });
+      assert.deepEqual(await runner.documents(b.name).get('balances', bad), {
+        balance: 25,
+        events: 3,
+        version: 3,
+      });
       assert.deepEqual(await deadLetters.list({ group: b.name }), []);
       const next = await t.store.append(bad, [withdrawal(1)]);
       await runner.get(b.name).waitFor(next.position);
-      assert.deepEqual(await runner.documents(b.name).get('balances', bad), { balance: 24, events: 4, version: 4 });
+      assert.deepEqual(await runner.documents(b.name).get('balances', bad), {
+        balance: 24,
+        events: 4,
+        version: 4,
+      });
     });
   },
 };
@@ -180,14 +220,22 @@ export const blueGreenProjections: StoreCase = {
     for (let i = 0; i < 12; i += 1) await t.store.append(a, [deposit(1)]);
     await withRunner(t.store, [b.projection({ version: 1 })], async (v1) => {
       await v1.get(b.name).live();
-      assert.deepEqual(await v1.documents(b.name).get('balances', a), { balance: 12, events: 12, version: 12 });
+      assert.deepEqual(await v1.documents(b.name).get('balances', a), {
+        balance: 12,
+        events: 12,
+        version: 12,
+      });
       await withRunner(
         t.store,
         [b.projection({ version: 2 })],
         async (v2) => {
           await v2.get(b.name).live();
           // Reads follow the live version, whichever runner is asked.
-          assert.deepEqual(await v1.documents(b.name).get('balances', a), { balance: 24, events: 12, version: 12 });
+          assert.deepEqual(await v1.documents(b.name).get('balances', a), {
+            balance: 24,
+            events: 12,
+            version: 12,
+          });
           const states = (await v2.status()).filter((s) => s.name === b.name);
           assert.deepEqual(
             states.map((s) => [s.version, s.status]),
@@ -203,3 +251,33 @@ export const blueGreenProjections: StoreCase = {
   },
 };
 
+export const unreadableForProjections: StoreCase = {
+  name: 'a stored event a projection cannot read becomes its dead letter, and the rest goes on',
+  async run(t) {
+    const b = balances(t, 'unreadable');
+    const [good, bad] = [t.stream('good'), t.stream('bad')];
+    await t.store.append(good, [deposit(4)]);
+    const broken = await t.store.append(bad, [createEvent(FundsWithdrawn.type, 1, { amount: 'lots' })]);
+    await t.store.append(bad, [deposit(1)]);
+    const end = await t.store.append(good, [deposit(6)]);
+    await withRunner(t.store, [b.projection()], async (runner) => {
+      await runner.get(b.name).waitFor(end.position);
+      assert.deepEqual(await runner.documents(b.name).get('balances', good), {
+        balance: 10,
+        events: 2,
+        version: 2,
+      });
+      assert.equal(await runner.documents(b.name).get('balances', bad), undefined);
+      const letters = await createDeadLetters(runner.deadLetters).list({ group: b.name });
+      assert.deepEqual(
+        letters.map((d) => [d.reason, d.error.code]),
+        [
+          ['invalid', 'TIDINGS_SCHEMA_INVALID'],
+          ['paused', undefined],
+        ],
+      );
+      assert.match(letters[0]?.error.message ?? '', new RegExp(broken.position));
+      assert.equal(letters[0]?.message.headers['tidings-stream'], bad);
+    });
+  },
+};
