@@ -81,6 +81,11 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
     put: `INSERT INTO ${s}.projection_kv (space, key, value) VALUES ($1, $2, $3)
       ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`,
     delete: `DELETE FROM ${s}.projection_kv WHERE space = $1 AND key = $2`,
+    putMany: `INSERT INTO ${s}.projection_kv (space, key, value)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+      ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`,
+    deleteMany: `DELETE FROM ${s}.projection_kv AS kv USING unnest($1::text[], $2::text[]) AS d(space, key)
+      WHERE kv.space = d.space AND kv.key = d.key`,
     list: `SELECT key, value FROM ${s}.projection_kv WHERE space = $1 AND key > $2 ORDER BY key COLLATE "C" LIMIT $3`,
     clear: `DELETE FROM ${s}.projection_kv WHERE starts_with(space, $1)`,
     count: `SELECT count(*)::float8 AS n FROM ${s}.es_events WHERE type = ANY($1::text[])`,
@@ -103,6 +108,16 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
       ).rows.map((row) => [row.key, row.value] as const),
     clear: async (prefix) => {
       await on.query(sql.clear, [prefix]);
+    },
+    async writeMany(entries) {
+      const puts = entries.filter((entry) => entry[2] !== undefined);
+      const deletes = entries.filter((entry) => entry[2] === undefined);
+      if (puts.length > 0) {
+        await on.query(sql.putMany, [puts.map((e) => e[0]), puts.map((e) => e[1]), puts.map((e) => e[2])]);
+      }
+      if (deletes.length > 0) {
+        await on.query(sql.deleteMany, [deletes.map((e) => e[0]), deletes.map((e) => e[1])]);
+      }
     },
   });
   let savepoints = 0;

@@ -137,7 +137,7 @@ function deadLetter(
     streamVersion: item.streamVersion,
     position: item.position,
     type: item.type ?? 'unknown',
-    event: unreadable ? undefined : (toCloudEvent(item)),
+    event: unreadable ? undefined : toCloudEvent(item),
     recordedAt: unreadable ? undefined : item.recordedAt,
     deadLetteredAt: at,
   };
@@ -170,11 +170,17 @@ export function applyItems(plan: ApplyPlan, items: readonly Item[], counts: Appl
   const pausedSpace = spaces.paused(projection.name, projection.version);
   const run = (event: RecordedEvent) => (): MaybePromise<unknown> =>
     callHook(mode, projection.name, () => projection.apply(event, ctx));
-  return each(items, (item) =>
-    andThen(transaction.kv.get(pausedSpace, item.stream), (paused): MaybePromise<void> => {
-      if (paused !== undefined && plan.ignorePaused !== true)
+  // The paused streams, read once per batch (there are few); a failure below adds its stream.
+  return andThen(items.length === 0 ? [] : transaction.kv.list(pausedSpace), (rows) => {
+    const paused = new Set(rows.map(([stream]) => stream));
+    const hold = (item: Item, reason: 'invalid' | 'non-retryable', error: unknown): MaybePromise<void> => {
+      paused.add(item.stream);
+      return deadLetter(plan, item, reason, error, counts);
+    };
+    return each(items, (item): MaybePromise<void> => {
+      if (paused.has(item.stream) && plan.ignorePaused !== true)
         return deadLetter(plan, item, 'paused', pausedError(plan, item.stream), counts);
-      if (isUnreadable(item)) return deadLetter(plan, item, 'invalid', item.error, counts);
+      if (isUnreadable(item)) return hold(item, 'invalid', item.error);
       if (!plan.isolate) {
         return andThen(
           attempt(run(item), (error) => {
@@ -190,8 +196,8 @@ export function applyItems(plan: ApplyPlan, items: readonly Item[], counts: Appl
           andThen(transaction.isolate(run(item)), () => {
             counts.applied += 1;
           }),
-        (error) => deadLetter(plan, item, 'non-retryable', error, counts),
+        (error) => hold(item, 'non-retryable', error),
       );
-    }),
-  );
+    });
+  });
 }

@@ -1,5 +1,6 @@
 import type { MaybePromise, Projection } from './projection.ts';
 import { type Applied, applyItems, callHook, each, projectionContext } from './projection-apply.ts';
+import { cachedTransaction } from './projection-cache.ts';
 import { documentPrefix } from './projection-documents.ts';
 import { listStates, newState, type ProjectionState, saveState, spaces } from './projection-state.ts';
 import { type ProjectionTransaction, andThen } from './projection-storage.ts';
@@ -87,25 +88,37 @@ export function buildBatch(plan: BatchPlan): MaybePromise<BatchOutcome> {
           ),
           (read) => {
             const counts: Applied = { applied: 0, deadLettered: 0 };
-            return andThen(applyItems(plan, read.items, counts), () => {
-              let next: ProjectionState = {
-                ...state,
-                position: read.position > state.position ? read.position : state.position,
-                applied: state.applied + counts.applied,
-                deadLettered: state.deadLettered + counts.deadLettered,
-                updatedAt: now,
-              };
-              const goesLive = read.caughtUp && state.status === 'building';
-              if (goesLive) next = { ...next, status: 'live' };
-              const older = goesLive ? all.filter((s) => s.version < version && s.status !== 'retired') : [];
-              return andThen(retire(transaction, older, now), () =>
-                andThen(saveState(kv, next), () => ({
-                  state: next,
-                  read: read.items.length,
-                  caughtUp: read.caughtUp,
-                })),
-              );
-            });
+            // Without savepoints, reads and writes of the read model can be held and written at the end.
+            const cached = plan.isolate ? undefined : cachedTransaction(transaction);
+            const applied = applyItems(
+              cached === undefined ? plan : { ...plan, transaction: cached },
+              read.items,
+              counts,
+            );
+            return andThen(
+              andThen(applied, () => cached?.flush()),
+              () => {
+                let next: ProjectionState = {
+                  ...state,
+                  position: read.position > state.position ? read.position : state.position,
+                  applied: state.applied + counts.applied,
+                  deadLettered: state.deadLettered + counts.deadLettered,
+                  updatedAt: now,
+                };
+                const goesLive = read.caughtUp && state.status === 'building';
+                if (goesLive) next = { ...next, status: 'live' };
+                const older = goesLive
+                  ? all.filter((s) => s.version < version && s.status !== 'retired')
+                  : [];
+                return andThen(retire(transaction, older, now), () =>
+                  andThen(saveState(kv, next), () => ({
+                    state: next,
+                    read: read.items.length,
+                    caughtUp: read.caughtUp,
+                  })),
+                );
+              },
+            );
           },
         ),
       );

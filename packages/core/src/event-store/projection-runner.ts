@@ -189,6 +189,8 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
   const states = new Map<string, ProjectionState>();
   const waiters = new Map<string, Set<Waiter>>();
   const totals = new Map<string, number | undefined>();
+  // Bumped by each rebuild, so a batch that read the state before the reset cannot report it after.
+  const generations = new Map<string, number>();
   const progressListeners = new Map<string, (progress: ProjectionProgress) => void>();
   const wakers = new Set<() => void>();
   // Counts the wake-ups (appends, rebuilds), so that one arriving during a batch is not missed.
@@ -227,6 +229,7 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
 
   /** One batch; returns whether there may be more to do at once. */
   const step = async (projection: Projection): Promise<'more' | 'idle' | 'done'> => {
+    const generation = generations.get(projection.name) ?? 0;
     const run = (isolate: boolean) =>
       storage.transaction((transaction) =>
         buildBatch({
@@ -243,6 +246,7 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
       if (error instanceof NeedsIsolation) return run(true);
       throw error;
     });
+    if (generation !== (generations.get(projection.name) ?? 0)) return 'more';
     states.set(projection.name, outcome.state);
     settle(projection.name);
     if (outcome.read > 0 || outcome.state.status !== 'building') await report(projection, outcome.state);
@@ -372,9 +376,14 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
     async rebuild(name, rebuildOptions = {}) {
       const projection = known(name);
       if (stop.aborted) throw closed(name);
+      const bump = (): void => {
+        generations.set(name, (generations.get(name) ?? 0) + 1);
+      };
+      bump();
       await storage.transaction((transaction) =>
         resetVersion(transaction, storage.mode, projection, inline.has(projection), clock.now()),
       );
+      bump();
       totals.delete(name);
       states.delete(name);
       if (rebuildOptions.onProgress !== undefined) progressListeners.set(name, rebuildOptions.onProgress);

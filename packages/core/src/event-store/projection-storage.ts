@@ -17,6 +17,10 @@ export interface ProjectionKv {
   ): MaybePromise<readonly (readonly [key: string, value: string])[]>;
   /** Removes every entry of every space whose name starts with `prefix`. */
   clear(prefix: string): MaybePromise<void>;
+  /** Optional: writes many entries at once (`undefined` deletes), where that saves round trips. */
+  writeMany?(
+    entries: readonly (readonly [space: string, key: string, value: string | undefined])[],
+  ): MaybePromise<void>;
 }
 
 /** One open transaction of the store's database, as projections use it. */
