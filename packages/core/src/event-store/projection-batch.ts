@@ -1,3 +1,4 @@
+import { TidingsError } from '../errors.ts';
 import type { MaybePromise, Projection } from './projection.ts';
 import { type Applied, applyItems, callHook, each, projectionContext } from './projection-apply.ts';
 import { cachedTransaction } from './projection-cache.ts';
@@ -154,6 +155,19 @@ export function resetVersion(
 }
 
 /**
+ * An append from a process that still runs an older inline version than the live one: it cannot keep
+ * the live version current, so the append is refused rather than leaving a hole in that read model.
+ */
+function outdatedInline(projection: Projection, live: number): TidingsError {
+  return new TidingsError(
+    'TIDINGS_UNSUPPORTED',
+    `Inline projection "${projection.name}" is live at version ${live}, but this process applies version ` +
+      `${projection.version}: nothing was appended. Deploy the code with version ${live} to every process that appends.`,
+    { details: { projection: projection.name, version: projection.version, live } },
+  );
+}
+
+/**
  * Applies the events of one append to the store's inline projections that are live, inside the
  * append's transaction. Projections still building skip them: their runner reads them from the log.
  * @internal
@@ -175,6 +189,11 @@ export function applyInline(
     () =>
       andThen(listStates(transaction.kv), (states) =>
         each(wanted, (projection) => {
+          const newer = states.find(
+            (s) =>
+              s.name === projection.name && s.version > projection.version && s.inline && s.status === 'live',
+          );
+          if (newer !== undefined) throw outdatedInline(projection, newer.version);
           const state = states.find((s) => s.name === projection.name && s.version === projection.version);
           if (state?.status !== 'live') return undefined;
           const items = events.filter((e) => projection.types.includes(e.type));
