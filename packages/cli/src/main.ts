@@ -5,11 +5,14 @@ import pc from 'picocolors';
 import { registerCatalogCommands } from './commands/catalog.ts';
 import { registerDeadLetterCommands } from './commands/dead-letters.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
-import { loadConfig, type TidingsConfig } from './config.ts';
+import { registerProjectionCommands } from './commands/projections.ts';
+import { registerStreamCommands } from './commands/streams.ts';
+import { type LoadedProjections, loadConfig, loadProjections, type TidingsConfig } from './config.ts';
 import type { CommandContext } from './context.ts';
 import { resolveDatabaseFile } from './database.ts';
 import { CliError } from './errors.ts';
 import { type CliIo, resolveIo } from './io.ts';
+import { openStoreUrl, STORE_URL_FORMS } from './store-url.ts';
 import { openTransportUrl, TRANSPORT_URL_FORMS } from './transport-url.ts';
 
 // Read at run time so `tidings --version` always matches the installed package, from src/ or dist/.
@@ -23,7 +26,9 @@ Exit codes: 0 ok, 1 findings or failures, 2 usage error.
 The catalog comes from --catalog <module> (a JS/ESM module exporting \`catalog\`) or from
 tidings.config.js / tidings.config.mjs in the current directory (exporting { catalog, db }).
 The dead letters and doctor checks come from --transport <url> (any broker), or from --db <file>
-(the SQLite file of sqliteTransport({ file })) or that db.
+(the SQLite file of sqliteTransport({ file })) or that db. The streams and projections come from
+--store <url> (sqlite:<file> or postgres://…), or from that same --db; the projections' code from
+--projections <module> or the projections export of tidings.config.js.
 
 Examples:
   $ tidings catalog list --catalog ./dist/catalog.js
@@ -31,7 +36,11 @@ Examples:
   $ tidings dead-letters list --db shop.db --since 1h
   $ tidings dead-letters replay --group payments --type OrderPlaced --yes
   $ tidings dead-letters groups --transport redis://127.0.0.1:6379?prefix=shop
-  $ tidings doctor --transport postgres://127.0.0.1/shop?schema=tidings`;
+  $ tidings doctor --transport postgres://127.0.0.1/shop?schema=tidings
+  $ tidings streams list --store sqlite:shop.db --prefix order-
+  $ tidings streams read order-42 --as-of 1h
+  $ tidings projections status --store sqlite:shop.db
+  $ tidings projections rebuild orders-by-status --projections ./dist/projections.js --yes`;
 
 /**
  * Runs the `tidings` command line and resolves to its exit code: 0 ok, 1 findings or failures,
@@ -49,7 +58,9 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   const verbose = argv.includes('--verbose');
 
   const program = new Command('tidings')
-    .description('Inspect and operate a Tidings system: its event catalog, its dead letters and its broker.')
+    .description(
+      'Inspect and operate a Tidings system: its event catalog, dead letters, broker, streams and projections.',
+    )
     .version(version, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .option('--catalog <module>', 'a JS/ESM module exporting `catalog` (default: from tidings.config.js)')
@@ -61,6 +72,15 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       '--transport <url>',
       `the broker the dead letters and doctor commands read: ${TRANSPORT_URL_FORMS} ` +
         '(default: $TIDINGS_TRANSPORT_URL, else the SQLite --db)',
+    )
+    .option(
+      '--store <url>',
+      `the event store the streams and projections commands read: ${STORE_URL_FORMS} ` +
+        '(default: $TIDINGS_STORE_URL, else the SQLite --db)',
+    )
+    .option(
+      '--projections <module>',
+      'a JS/ESM module exporting `projections`, an array of defineProjection() results (default: from tidings.config.js)',
     )
     .option('--verbose', 'print stack traces of errors')
     .option('--no-color', 'print without colours')
@@ -75,6 +95,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
 
   let loaded: Promise<TidingsConfig> | undefined;
   let database: Promise<string> | undefined;
+  let projections: Promise<LoadedProjections | undefined> | undefined;
   const context: CommandContext = {
     io: resolved,
     colors,
@@ -92,11 +113,27 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       if (url !== undefined && url !== '') return openTransportUrl(url);
       return openTransportUrl(`sqlite:${await context.database()}`);
     },
+    store: async (options = {}) => {
+      const extra = {
+        ...(options.catalog === undefined ? {} : { catalog: options.catalog }),
+        ...(options.projections === undefined ? {} : { projections: options.projections }),
+      };
+      const url = program.opts<{ store?: string }>().store ?? resolved.env.TIDINGS_STORE_URL;
+      if (url !== undefined && url !== '') return openStoreUrl(url, resolved.cwd, extra);
+      return openStoreUrl(`sqlite:${await context.database()}`, resolved.cwd, extra);
+    },
+    projections: () => {
+      const { projections: module, catalog } = program.opts<{ projections?: string; catalog?: string }>();
+      projections ??= loadProjections({ projections: module, catalog, cwd: resolved.cwd });
+      return projections;
+    },
     exitCode: 0,
   };
   registerCatalogCommands(program, context);
   registerDeadLetterCommands(program, context);
   registerDoctorCommand(program, context);
+  registerStreamCommands(program, context);
+  registerProjectionCommands(program, context);
 
   try {
     await program.parseAsync([...argv], { from: 'node' });

@@ -97,8 +97,21 @@ export function parseTransportUrl(text: string): {
  * @example
  * const transport = await openTransportUrl('redis://127.0.0.1:6379?prefix=shop');
  */
-export async function openTransportUrl(text: string): Promise<Transport> {
-  const parsed = parseTransportUrl(text);
+export function openTransportUrl(text: string): Promise<Transport> {
+  return openAdapter<Transport>(parseTransportUrl(text), text);
+}
+
+/**
+ * Imports an adapter package (only now, so a project installs just the one it runs on) and calls one
+ * of its factories with the options parsed from `text`. Shared by the transport and store URLs.
+ *
+ * @throws CliError with exit code 1 when the package is not installed, lacks the factory or refuses the options.
+ * @internal
+ */
+export async function openAdapter<T>(
+  parsed: { readonly package: string; readonly factory: string; readonly options: Record<string, unknown> },
+  text: string,
+): Promise<T> {
   let module: Record<string, unknown>;
   try {
     module = (await import(parsed.package)) as Record<string, unknown>;
@@ -115,7 +128,7 @@ export async function openTransportUrl(text: string): Promise<Transport> {
     throw new CliError(`${parsed.package} has no ${parsed.factory}; update it to the CLI's version.`, 1);
   }
   try {
-    return await (factory as (options: unknown) => Transport | Promise<Transport>)(parsed.options);
+    return await (factory as (options: unknown) => T | Promise<T>)(parsed.options);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new CliError(`Could not open ${text}: ${reason}`, 1, { cause: error });

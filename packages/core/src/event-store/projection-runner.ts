@@ -248,8 +248,9 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
     });
     if (generation !== (generations.get(projection.name) ?? 0)) return 'more';
     states.set(projection.name, outcome.state);
-    settle(projection.name);
+    // Progress first: a rebuild waiting below stops listening as soon as it is settled.
     if (outcome.read > 0 || outcome.state.status !== 'building') await report(projection, outcome.state);
+    settle(projection.name);
     if (outcome.state.status === 'retired' || (outcome.state.inline && outcome.state.status === 'live'))
       return 'done';
     return outcome.caughtUp ? 'idle' : 'more';
@@ -379,6 +380,7 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
       const bump = (): void => {
         generations.set(name, (generations.get(name) ?? 0) + 1);
       };
+      if (rebuildOptions.onProgress !== undefined) progressListeners.set(name, rebuildOptions.onProgress);
       bump();
       await storage.transaction((transaction) =>
         resetVersion(transaction, storage.mode, projection, inline.has(projection), clock.now()),
@@ -386,7 +388,6 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
       bump();
       totals.delete(name);
       states.delete(name);
-      if (rebuildOptions.onProgress !== undefined) progressListeners.set(name, rebuildOptions.onProgress);
       wake();
       try {
         await waitUntil(name, (state) => state.status === 'live');

@@ -135,6 +135,19 @@ describe('projections on the memory store', () => {
     await runner.close();
   });
 
+  it('reports progress of a rebuild that fits in one batch', async () => {
+    const store = memoryEventStore();
+    for (let i = 0; i < 3; i += 1) await store.append(`order-${i}`, [placed(String(i), i)]);
+    const runner = runProjections(store, { projections: [ordersProjection()] });
+    await runner.get('orders').live();
+    for (let round = 0; round < 3; round += 1) {
+      const progress: { done: number; total: number | undefined }[] = [];
+      await runner.rebuild('orders', { onProgress: ({ done, total }) => progress.push({ done, total }) });
+      expect(progress.at(-1)).toEqual({ done: 3, total: 3 });
+    }
+    await runner.close();
+  });
+
   it('builds a new version beside the live one and switches reads when it has caught up (blue/green)', async () => {
     const store = memoryEventStore();
     for (let i = 0; i < 6; i += 1) await store.append(`order-${i}`, [placed(String(i), i)]);
