@@ -69,10 +69,29 @@ export const PaymentFailed = defineEvent({
   schema: z.object({ orderId: z.string(), reason: z.string() }),
 });
 
+export const OrderPaid = defineEvent({
+  type: 'OrderPaid',
+  description: 'The order was paid for; it can now be shipped.',
+  source: 'urn:shop:orders',
+  schema: z.object({
+    orderId: z.string(),
+    paymentId: z.string(),
+    amount: z.number().nonnegative(),
+    currency: z.string().length(3),
+  }),
+});
+
+export const ParcelDispatched = defineEvent({
+  type: 'ParcelDispatched',
+  description: 'The carrier took the parcel of an order.',
+  source: 'urn:shop:shipping',
+  schema: z.object({ orderId: z.string(), carrier: z.string(), trackingId: z.string() }),
+});
+
 export const OrderShipped = defineEvent({
   type: 'OrderShipped',
-  description: 'The parcel left the warehouse.',
-  source: 'urn:shop:shipping',
+  description: 'The order left the warehouse with a carrier.',
+  source: 'urn:shop:orders',
   schema: z.object({ orderId: z.string(), carrier: z.string(), trackingId: z.string() }),
 });
 
@@ -92,19 +111,22 @@ export const catalog = createCatalog({
     InventoryReleased,
     PaymentCaptured,
     PaymentFailed,
+    OrderPaid,
+    ParcelDispatched,
     OrderShipped,
     OrderCancelled,
   ],
+  // The orders service keeps its events in the event store; the relay publishes them to the bus.
   producers: {
-    orders: [OrderPlaced, OrderCancelled],
+    orders: [OrderPlaced, OrderPaid, OrderShipped, OrderCancelled],
     inventory: [InventoryReserved, InventoryReleased],
     payments: [PaymentCaptured, PaymentFailed],
-    shipping: [OrderShipped],
+    shipping: [ParcelDispatched],
   },
   consumers: {
     inventory: [OrderPlaced, PaymentFailed],
     payments: [OrderPlaced, InventoryReserved],
-    shipping: [OrderPlaced, PaymentCaptured],
-    orders: [InventoryReleased, OrderShipped],
+    shipping: [OrderPlaced, OrderPaid],
+    orders: [PaymentCaptured, InventoryReleased, ParcelDispatched],
   },
 });

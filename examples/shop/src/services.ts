@@ -3,13 +3,13 @@ import {
   type catalog,
   InventoryReleased,
   InventoryReserved,
-  OrderCancelled,
+  ParcelDispatched,
   PaymentCaptured,
   PaymentFailed,
-  OrderShipped,
 } from './catalog.ts';
 
-type Events = (typeof catalog)['events'];
+/** The shop's event definitions, for typing handler maps. */
+export type Events = (typeof catalog)['events'];
 
 /** Sets stock aside when an order is placed, and puts it back when its payment fails. */
 export const inventory: HandlerMap<Events> = {
@@ -71,21 +71,21 @@ export interface Carrier {
   calls: number;
 }
 
-/** Books a parcel with the carrier once the payment is captured. */
+/** Books a parcel with the carrier once the orders service has recorded the order as paid. */
 export function shipping(carrier: Carrier): HandlerMap<Events> {
   const regions = new Map<string, string>();
   return {
     OrderPlaced: (event) => {
       regions.set(event.data.orderId, event.data.region);
     },
-    PaymentCaptured: async (event, ctx) => {
+    OrderPaid: async (event, ctx) => {
       const region = seen(regions, event.data.orderId);
       carrier.calls += 1;
       if (region === 'island' && !carrier.ferryRunning) {
         throw new Error(`Carrier refused order ${event.data.orderId}: no ferry service to the island today`);
       }
       await ctx.publish(
-        OrderShipped.create(
+        ParcelDispatched.create(
           { orderId: event.data.orderId, carrier: 'ParcelCo', trackingId: `PC-${event.data.orderId}` },
           { subject: event.subject },
         ),
@@ -93,15 +93,3 @@ export function shipping(carrier: Carrier): HandlerMap<Events> {
     },
   };
 }
-
-/** Cancels an order once its stock is released (the end of the compensation). */
-export const orders: HandlerMap<Events> = {
-  InventoryReleased: async (event, ctx) => {
-    await ctx.publish(
-      OrderCancelled.create(
-        { orderId: event.data.orderId, reason: event.data.reason },
-        { subject: event.subject },
-      ),
-    );
-  },
-};

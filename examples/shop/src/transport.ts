@@ -1,21 +1,53 @@
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { memoryTransport, type Transport } from '@tidings/core';
+import {
+  type Catalog,
+  type Clock,
+  memoryEventStore,
+  memoryTransport,
+  type Projection,
+  type ProjectionRunner,
+  type ProjectionStore,
+  type Transport,
+} from '@tidings/core';
 import { natsTransport } from '@tidings/nats';
-import { postgresTransport } from '@tidings/postgres';
+import { postgresEventStore, postgresTransport } from '@tidings/postgres';
 import { rabbitmqTransport } from '@tidings/rabbitmq';
 import { redisTransport } from '@tidings/redis';
-import { sqliteTransport } from '@tidings/sqlite';
+import { sqliteEventStore, sqliteTransport } from '@tidings/sqlite';
 import pg from 'pg';
 import { createClient } from 'redis';
 
-/** The transport the shop runs on, chosen by TIDINGS_TRANSPORT (default: sqlite, embedded). */
-export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'): {
-  transport: Transport;
-  where: string;
-  cleanUp: () => Promise<void>;
-} {
+/** What the shop gives its event store. */
+export interface ShopStoreOptions {
+  readonly catalog: Catalog;
+  readonly clock: Clock;
+  /** Inline projections, applied in every append's transaction. */
+  readonly projections: readonly Projection[];
+}
+
+/** An event store that keeps projections: memory, SQLite or PostgreSQL. */
+export type ShopStore = ProjectionStore & { readonly projections: ProjectionRunner | undefined };
+
+/** Where the shop's events travel and where the orders service keeps its own. */
+export interface ShopInfrastructure {
+  readonly transport: Transport;
+  readonly where: string;
+  /** Opens the orders service's event store, beside the transport where the transport has a database. */
+  readonly openStore: (options: ShopStoreOptions) => ShopStore;
+  readonly storeWhere: string;
+  readonly cleanUp: () => Promise<void>;
+}
+
+// Brokers without a database of their own keep the orders in memory, for the length of the run.
+const inMemory = {
+  openStore: (options: ShopStoreOptions): ShopStore => memoryEventStore(options),
+  storeWhere: 'the memory event store',
+};
+
+/** The transport the shop runs on, chosen by TIDINGS_TRANSPORT (default: sqlite, embedded), and its store. */
+export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'): ShopInfrastructure {
   switch (kind) {
     case 'sqlite': {
       const file = process.env.TIDINGS_DB ?? join(tmpdir(), `tidings-shop-${process.pid}.db`);
@@ -23,6 +55,8 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       return {
         transport: sqliteTransport({ file }),
         where: file,
+        openStore: (options) => sqliteEventStore({ file, ...options }),
+        storeWhere: 'the SQLite event store, in the same file',
         cleanUp: () => {
           if (!keep) for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
           return Promise.resolve();
@@ -36,6 +70,8 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       return {
         transport: postgresTransport({ connectionString, schema }),
         where: `${connectionString.replace(/\/\/[^@]*@/, '//')} schema ${schema}`,
+        openStore: (options) => postgresEventStore({ connectionString, schema, ...options }),
+        storeWhere: 'the PostgreSQL event store, in the same schema',
         cleanUp: async () => {
           const client = new pg.Client({ connectionString });
           await client.connect();
@@ -51,6 +87,7 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       return {
         transport: redisTransport({ url, prefix }),
         where: `${url} keys ${prefix}:*`,
+        ...inMemory,
         cleanUp: async () => {
           const client = createClient({ url });
           await client.connect();
@@ -70,6 +107,7 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       return {
         transport: natsTransport({ servers, prefix }),
         where: `${servers} streams ${prefix}_*`,
+        ...inMemory,
         cleanUp: () => Promise.resolve(),
       };
     }
@@ -79,11 +117,17 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       return {
         transport: rabbitmqTransport({ url, prefix }),
         where: `${url.replace(/\/\/[^@]*@/, '//')} exchanges and queues ${prefix}.*`,
+        ...inMemory,
         cleanUp: () => Promise.resolve(),
       };
     }
     case 'memory':
-      return { transport: memoryTransport(), where: 'this process', cleanUp: () => Promise.resolve() };
+      return {
+        transport: memoryTransport(),
+        where: 'this process',
+        ...inMemory,
+        cleanUp: () => Promise.resolve(),
+      };
     default:
       throw new Error(
         `TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis, nats, rabbitmq or memory`,

@@ -278,7 +278,14 @@ export function memoryTransport(options: MemoryTransportOptions = {}): Transport
           entry.firstFailedAt ??= failedAt ?? now;
           entry.availableAt = now + delayMs;
           release(holder);
-          if (delayMs > 0) clock.sleep(delayMs, timers.signal).then(() => schedulePump(group), noop);
+          // Node's timers may fire a millisecond before Date.now() says the time has come, and the pump
+          // then finds the message not yet due: sleep again for what is left rather than lose it.
+          const due = (): void => {
+            const left = entry.availableAt - clock.now();
+            if (left > 0) clock.sleep(left, timers.signal).then(due, noop);
+            else schedulePump(group);
+          };
+          if (delayMs > 0) clock.sleep(delayMs, timers.signal).then(due, noop);
         }),
       deadLetter: (failure: FailureRecord) =>
         promised(() => {

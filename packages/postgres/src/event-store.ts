@@ -76,9 +76,14 @@ interface StreamRow {
 
 /** The unique violation a stored (stream, event id) or (stream, version) raises. */
 const UNIQUE_VIOLATION = '23505';
+/** What PostgreSQL raises in the transaction it aborts to break a deadlock, or a serialization conflict. */
+const DEADLOCK = '40P01';
+const SERIALIZATION_FAILURE = '40001';
 const MAX = Number.MAX_SAFE_INTEGER;
 /** How often an append decides again when the stream changed between its statements. */
 const APPEND_ATTEMPTS = 3;
+/** How often an append with inline projections is tried when PostgreSQL aborts it to break a deadlock. */
+const INLINE_ATTEMPTS = 5;
 
 /**
  * The whole append as one statement: one round trip, and its own transaction. The stream row is moved
@@ -393,6 +398,26 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
     return result;
   };
 
+  /**
+   * The append with its inline projections, tried again when PostgreSQL broke a deadlock by aborting it
+   * (two appends updating the same documents in opposite orders): nothing of it was written.
+   */
+  const appendInline = async (
+    stream: string,
+    events: readonly Event[],
+    expected: ExpectedVersion,
+  ): Promise<AppendResult | undefined> => {
+    await projectionStorage.ready();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await transaction((client) => appendWithProjections(client, stream, events, expected));
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if ((code !== DEADLOCK && code !== SERIALIZATION_FAILURE) || attempt >= INLINE_ATTEMPTS) throw error;
+      }
+    }
+  };
+
   const listStreams = createStreamLister(pool, resolved.schema, call);
   const checkpoints = createPostgresCheckpoints(pool, resolved.schema, clock, call);
 
@@ -417,11 +442,7 @@ export function postgresEventStore(options: PostgresEventStoreOptions): Postgres
           const appended =
             inline.length === 0
               ? await appendOnce(stream, events, expected)
-              : await projectionStorage
-                  .ready()
-                  .then(() =>
-                    transaction((client) => appendWithProjections(client, stream, events, expected)),
-                  );
+              : await appendInline(stream, events, expected);
           if (appended !== undefined) {
             projectionStorage.notify();
             return appended;

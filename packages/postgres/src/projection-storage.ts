@@ -12,14 +12,33 @@ const MIGRATIONS: readonly string[] = [
   `
   -- Projection bookkeeping (state, paused streams, dead letters) and document read models, as one
   -- key-value table in spaces, written in the same transactions as the appends and checkpoints.
+  -- value is null for a row that only holds a lock: a transaction reading a key it may write takes
+  -- the row (creating it when missing), so concurrent read-modify-writes of one document queue up.
   CREATE TABLE $S.projection_kv (
     space text NOT NULL,
     key text NOT NULL,
-    value text NOT NULL,
+    value text,
     PRIMARY KEY (space, key)
   );
   `,
 ];
+
+/**
+ * PostgreSQL failures that are about the moment, not the event: serialization and deadlock aborts
+ * (class 40), connection loss (08), resources (53), operator intervention and timeouts (57), lock not
+ * available (55P03), and errors raised by the driver itself (no SQLSTATE: a read timeout, a closed socket).
+ * @internal
+ */
+export function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code))
+    return /^(40|08|53|57)/.test(code) || code === '55P03';
+  // The driver's own failures carry no SQLSTATE: a read timeout, a closed or refused connection.
+  return (
+    error instanceof Error &&
+    /timeout|terminat|ECONN|socket|connection/i.test(`${String(code)} ${error.message}`)
+  );
+}
 
 /** The advisory-lock names of a store's inline projections, in a fixed order. @internal */
 export const inlineLocks = (projections: readonly Projection[]): string[] =>
@@ -78,6 +97,10 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
   };
   const sql = {
     get: `SELECT value FROM ${s}.projection_kv WHERE space = $1 AND key = $2`,
+    // Inside a transaction: lock the key's row (creating a placeholder), and see its latest committed value.
+    // A plain SELECT would read the statement's snapshot, and two appends would both add to the same old value.
+    getForUpdate: `INSERT INTO ${s}.projection_kv AS kv (space, key, value) VALUES ($1, $2, NULL)
+      ON CONFLICT (space, key) DO UPDATE SET value = kv.value RETURNING value`,
     put: `INSERT INTO ${s}.projection_kv (space, key, value) VALUES ($1, $2, $3)
       ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`,
     delete: `DELETE FROM ${s}.projection_kv WHERE space = $1 AND key = $2`,
@@ -86,12 +109,15 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
       ON CONFLICT (space, key) DO UPDATE SET value = excluded.value`,
     deleteMany: `DELETE FROM ${s}.projection_kv AS kv USING unnest($1::text[], $2::text[]) AS d(space, key)
       WHERE kv.space = d.space AND kv.key = d.key`,
-    list: `SELECT key, value FROM ${s}.projection_kv WHERE space = $1 AND key > $2 ORDER BY key COLLATE "C" LIMIT $3`,
+    list: `SELECT key, value FROM ${s}.projection_kv WHERE space = $1 AND key > $2 AND value IS NOT NULL
+      ORDER BY key COLLATE "C" LIMIT $3`,
     clear: `DELETE FROM ${s}.projection_kv WHERE starts_with(space, $1)`,
     count: `SELECT count(*)::float8 AS n FROM ${s}.es_events WHERE type = ANY($1::text[])`,
   };
-  const kvOn = (on: Pick<Pool, 'query'>): ProjectionKv => ({
-    get: async (space, key) => (await on.query<{ value: string }>(sql.get, [space, key])).rows[0]?.value,
+  const kvOn = (on: Pick<Pool, 'query'>, locking: boolean): ProjectionKv => ({
+    get: async (space, key) =>
+      (await on.query<{ value: string | null }>(locking ? sql.getForUpdate : sql.get, [space, key])).rows[0]
+        ?.value ?? undefined,
     put: async (space, key, value) => {
       await on.query(sql.put, [space, key, value]);
     },
@@ -123,7 +149,7 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
   let savepoints = 0;
   const on = (client: PoolClient): ProjectionTransaction<PoolClient> => ({
     tx: client,
-    kv: kvOn(client),
+    kv: kvOn(client, true),
     async isolate(work) {
       savepoints += 1;
       const name = `tidings_sp_${savepoints}`;
@@ -146,9 +172,10 @@ export function postgresProjectionStorage(source: PostgresProjectionSource): Pos
       ]);
     },
     readAll: (after, types, limit) => source.readPage(client, after, types, limit),
+    transient: isTransient,
   });
   const listeners = new Set<() => void>();
-  const reader = kvOn(source.pool);
+  const reader = kvOn(source.pool, false);
   return {
     mode: 'async',
     on,

@@ -104,3 +104,53 @@ describe.runIf(up)('projections on PostgreSQL', () => {
 });
 
 if (!up) test.skip('postgres projections (server missing, see the warning above)', () => {});
+
+describe.runIf(up)('inline projections under concurrent appends', () => {
+  it('queues read-modify-writes of one document: forty concurrent appends count forty', async () => {
+    const counter = defineProjection({
+      name: 'counter',
+      events: ['OrderPlaced'],
+      apply: (_event, { documents }) => documents.update<number>('totals', 'all', (n) => (n ?? 0) + 1),
+    });
+    const store = postgresEventStore({
+      connectionString: CONNECTION_STRING,
+      schema: newSchema(),
+      projections: [counter],
+    });
+    await store.projections?.get('counter').live();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.append(`s-${i}`, [placed(i)])));
+    expect(await store.projections?.documents('counter').get('totals', 'all')).toBe(40);
+    await store.close();
+  });
+
+  it('retries an append that PostgreSQL aborted to break a deadlock between two inline updates', async () => {
+    const pairs = defineProjection({
+      name: 'pairs',
+      events: ['PairTouched'],
+      async apply(event, { documents }) {
+        const { first, second } = event.data as { first: string; second: string };
+        await documents.update<number>('touched', first, (n) => (n ?? 0) + 1);
+        await documents.update<number>('touched', second, (n) => (n ?? 0) + 1);
+      },
+    });
+    const store = postgresEventStore({
+      connectionString: CONNECTION_STRING,
+      schema: newSchema(),
+      projections: [pairs],
+    });
+    await store.projections?.get('pairs').live();
+    const touch = (i: number) =>
+      store.append(`p-${i}`, [
+        createEvent(
+          'PairTouched',
+          1,
+          i % 2 === 0 ? { first: 'a', second: 'b' } : { first: 'b', second: 'a' },
+        ),
+      ]);
+    // Fewer appends at once than the pool has connections: each holds one while it waits for a lock.
+    await Promise.all(Array.from({ length: 8 }, (_, i) => touch(i)));
+    const documents = store.projections?.documents('pairs');
+    expect([await documents?.get('touched', 'a'), await documents?.get('touched', 'b')]).toEqual([8, 8]);
+    await store.close();
+  });
+});

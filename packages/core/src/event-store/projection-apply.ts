@@ -196,7 +196,10 @@ export function applyItems(plan: ApplyPlan, items: readonly Item[], counts: Appl
           andThen(transaction.isolate(run(item)), () => {
             counts.applied += 1;
           }),
-        (error) => hold(item, 'non-retryable', error),
+        (error) => {
+          if (transaction.transient?.(error) === true) throw error;
+          return hold(item, 'non-retryable', error);
+        },
       );
     });
   });

@@ -41,6 +41,11 @@ export interface ProjectionTransaction<Tx = unknown> {
    * store cannot read is returned as an {@link UnreadableEvent} instead of failing the read.
    */
   readAll(after: string | undefined, types: readonly string[], limit: number): MaybePromise<ProjectionRead>;
+  /**
+   * True for a database failure that says nothing about the event (a deadlock, a lost connection, a
+   * timeout): it aborts the whole transaction to be tried again, instead of dead-lettering the event.
+   */
+  transient?(error: unknown): boolean;
 }
 
 /**
