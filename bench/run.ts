@@ -1,6 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { benchAws } from './aws.ts';
 import { benchBus } from './bus-path.ts';
 import { benchEmitter } from './emitter.ts';
+import { benchEventStore } from './event-store.ts';
 import { benchSqlite } from './sqlite.ts';
 import { benchTransports } from './transports.ts';
 
@@ -14,8 +16,10 @@ type Benchmark = (
 ) => Promise<readonly object[] | { readonly cases: readonly object[] }>;
 
 const benchmarks: Readonly<Record<string, Benchmark>> = {
+  aws: benchAws,
   bus: benchBus,
   emitter: benchEmitter,
+  'event-store': benchEventStore,
   sqlite: benchSqlite,
   transports: benchTransports,
 };

@@ -12,6 +12,7 @@ import {
   type Transport,
 } from '@tidings/core';
 import { natsTransport } from '@tidings/nats';
+import { shopOnAws } from './aws.ts';
 import { postgresEventStore, postgresTransport } from '@tidings/postgres';
 import { rabbitmqTransport } from '@tidings/rabbitmq';
 import { redisTransport } from '@tidings/redis';
@@ -121,6 +122,11 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
         cleanUp: () => Promise.resolve(),
       };
     }
+    case 'aws': {
+      // Topics and queues of its own per run, deleted at the end.
+      const aws = shopOnAws(`tidings-shop-${process.pid}`);
+      return { ...aws, ...inMemory };
+    }
     case 'memory':
       return {
         transport: memoryTransport(),
@@ -130,7 +136,7 @@ export function shopTransport(kind = process.env.TIDINGS_TRANSPORT ?? 'sqlite'):
       };
     default:
       throw new Error(
-        `TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis, nats, rabbitmq or memory`,
+        `TIDINGS_TRANSPORT=${kind} is not known; use sqlite, postgres, redis, nats, rabbitmq, aws or memory`,
       );
   }
 }

@@ -22,6 +22,20 @@ describe('parseTransportUrl', () => {
       options: { url: 'amqps://guest:guest@mq:5671/', prefix: 'shop' },
     });
     expect(parseTransportUrl('sqlite:data/shop.db').options).toEqual({ file: 'data/shop.db' });
+    expect(
+      parseTransportUrl('aws://test:s%2Fcret@127.0.0.1:4566?region=us-east-1&prefix=shop&fifo=true'),
+    ).toEqual({
+      package: '@tidings/aws',
+      factory: 'awsTransport',
+      options: {
+        endpoint: 'http://127.0.0.1:4566',
+        credentials: { accessKeyId: 'test', secretAccessKey: 's/cret' },
+        region: 'us-east-1',
+        prefix: 'shop',
+        fifo: true,
+      },
+    });
+    expect(parseTransportUrl('sqs://?region=eu-west-1').options).toEqual({ region: 'eu-west-1' });
   });
 
   it('says which forms it accepts when given something else', () => {

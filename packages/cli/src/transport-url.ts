@@ -1,7 +1,7 @@
 /**
  * Opens a transport from a URL, so the operator commands work on every broker Tidings runs on:
  * `postgres://…?schema=tidings`, `redis://…?prefix=tidings`, `nats://…?prefix=tidings`,
- * `amqp://…?prefix=tidings`, and `sqlite:<file>`. The adapter package is imported only when its URL
+ * `amqp://…?prefix=tidings`, `aws://…?region=us-east-1&prefix=tidings`, and `sqlite:<file>`. The adapter package is imported only when its URL
  * is used, so a project installs just the one it runs on.
  */
 import type { Transport } from '@tidings/core';
@@ -42,18 +42,40 @@ const ADAPTERS: Readonly<Record<string, Adapter>> = {
     params: ['prefix'],
     options: (url, { prefix }) => ({ url: url.href, ...(prefix ? { prefix } : {}) }),
   },
+  // aws://[key:secret@]host:port names an endpoint (an emulator, http unless tls=true); aws:// alone is AWS.
+  'aws:': {
+    package: '@tidings/aws',
+    factory: 'awsTransport',
+    params: ['prefix', 'region', 'fifo', 'tls'],
+    options: (url, { prefix, region, fifo, tls }) => ({
+      ...(url.host ? { endpoint: `${tls === 'true' ? 'https' : 'http'}://${url.host}` } : {}),
+      ...(url.username
+        ? {
+            credentials: {
+              accessKeyId: decodeURIComponent(url.username),
+              secretAccessKey: decodeURIComponent(url.password),
+            },
+          }
+        : {}),
+      ...(region ? { region } : {}),
+      ...(prefix ? { prefix } : {}),
+      ...(fifo === 'true' ? { fifo: true } : {}),
+    }),
+  },
 };
 const ALIASES: Readonly<Record<string, string>> = {
   'postgresql:': 'postgres:',
   'rediss:': 'redis:',
   'tls:': 'nats:',
   'amqps:': 'amqp:',
+  'sqs:': 'aws:',
 };
 
 /** The schemes `--transport` accepts, for help and error texts. */
 export const TRANSPORT_URL_FORMS =
   'postgres://host/db?schema=tidings, redis://host:6379?prefix=tidings, nats://host:4222?prefix=tidings, ' +
-  'amqp://user:pass@host:5672?prefix=tidings, or sqlite:<file>';
+  'amqp://user:pass@host:5672?prefix=tidings, aws://?region=us-east-1&prefix=tidings ' +
+  '(aws://key:secret@host:4566 for an emulator), or sqlite:<file>';
 
 /** Which adapter a URL names, and the options for its factory. @internal */
 export function parseTransportUrl(text: string): {
