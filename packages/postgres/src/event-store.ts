@@ -136,13 +136,13 @@ function statements(schema: string) {
     FROM (SELECT 1) AS one
     LEFT JOIN st ON true
     LEFT JOIN LATERAL (
-      SELECT ${EVENT_COLUMNS} FROM ${s}.es_events e
+      SELECT e.version AS o_version, ${EVENT_COLUMNS} FROM ${s}.es_events e
       WHERE e.stream = $1 AND NOT st.tombstoned
         AND e.version BETWEEN greatest(st.truncate_before, $2::bigint) AND least(st.version, $3::bigint)
         AND e.recorded_at <= $4::bigint
       ORDER BY e.version ${order} LIMIT $5
     ) ev ON true
-    ORDER BY ev.version ${order}`;
+    ORDER BY ev.o_version ${order}`;
   // The hot statements are named, so each connection parses and plans them once.
   const named = (name: string, text: string) => ({ name: `tidings_es_${name}_${schema}`, text });
   return {
@@ -179,9 +179,12 @@ function statements(schema: string) {
         SELECT e.transaction_id::text AS head_tx, e.id::text AS head_seq FROM ${s}.es_events e
         WHERE e.transaction_id < (SELECT xmin FROM h) ORDER BY e.transaction_id DESC, e.id DESC LIMIT 1
       ),
+      -- Something waits behind the horizon when the newest row (one probe of the primary key) is at or
+      -- above it: a scan for such rows would read the whole table on every page.
       summary AS (
         SELECT head.head_tx, head.head_seq,
-          EXISTS (SELECT 1 FROM ${s}.es_events e WHERE e.transaction_id >= (SELECT xmin FROM h)) AS pending
+          coalesce((SELECT e.transaction_id FROM ${s}.es_events e ORDER BY e.transaction_id DESC, e.id DESC LIMIT 1)
+            >= (SELECT xmin FROM h), false) AS pending
         FROM (SELECT 1) AS one LEFT JOIN head ON true
       )
       SELECT summary.*, page.* FROM summary LEFT JOIN page ON true ORDER BY page.o_tx, page.o_id`,
