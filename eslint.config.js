@@ -9,6 +9,7 @@ export default tseslint.config(
       '**/node_modules/**',
       'bench/results/**',
       '.ci/**',
+      '.tmp/**',
       'eslint.config.js',
       // A two-line re-export that only exists to resolve Emmett 0.38.5 from its own folder.
       'bench/event-store/emmett-sqlite-pkg/index.js',
