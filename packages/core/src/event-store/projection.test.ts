@@ -5,7 +5,7 @@ import { isTidingsError } from '../errors.ts';
 import { createManualClock } from '../testing/manual-clock.ts';
 import { memoryEventStore } from './memory-store.ts';
 import { defineProjection } from './projection.ts';
-import { runProjections } from './projection-runner.ts';
+import { projectionStatus, runProjections } from './projection-runner.ts';
 
 const placed = (orderId: string, total: number) => createEvent('OrderPlaced', 1, { orderId, total });
 const shipped = (orderId: string) => createEvent('OrderShipped', 1, { orderId });
@@ -133,6 +133,34 @@ describe('projections on the memory store', () => {
     expect(progress.every((done, i) => i === 0 || done >= (progress[i - 1] as number))).toBe(true);
     expect(await runner.documents('orders').list('orders')).toEqual(before);
     await runner.close();
+  });
+
+  it('resumes a rebuild cut short where its last batch ended, applying no event twice', async () => {
+    const store = memoryEventStore();
+    for (let i = 0; i < 30; i += 1) await store.append(`order-${i % 7}`, [placed(String(i), i)]);
+    const first = runProjections(store, { projections: [ordersProjection()], batchSize: 4 });
+    await first.get('orders').live();
+    const expected = await first.documents('orders').list('orders');
+    // The process dies midway through a rebuild: close the runner from its own progress report.
+    let closing: Promise<void> | undefined;
+    const cut = first.rebuild('orders', {
+      onProgress: ({ done }) => {
+        if (done >= 12) closing ??= first.close();
+      },
+    });
+    await expect(cut).rejects.toThrow(/closed/);
+    await closing;
+    const [halfway] = await projectionStatus(store);
+    expect(halfway).toMatchObject({ status: 'building' });
+    expect(halfway?.applied).toBeGreaterThanOrEqual(12);
+    expect(halfway?.applied).toBeLessThan(30);
+
+    const second = runProjections(store, { projections: [ordersProjection()], batchSize: 4 });
+    await second.get('orders').live();
+    expect(await second.documents('orders').list('orders')).toEqual(expected);
+    const [done] = await second.status();
+    expect(done).toMatchObject({ status: 'live', applied: 30, deadLettered: 0 });
+    await second.close();
   });
 
   it('reports progress of a rebuild that fits in one batch', async () => {
