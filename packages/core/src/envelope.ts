@@ -246,7 +246,8 @@ export function describe(value: unknown): string {
 export function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const key of Object.keys(value)) {
+    // for...in allocates no array of keys; JSON-like values have no inherited enumerable keys.
+    for (const key in value) {
       const child = (value as Record<string, unknown>)[key];
       // Only objects need the call: most fields of an event are strings and numbers.
       if (typeof child === 'object' && child !== null) deepFreeze(child);

@@ -85,6 +85,12 @@ export function eventColumns(events: readonly Event[]): unknown[][] {
   return columns;
 }
 
+/** Where a row sits, for the error about a damaged one (built only then, not for every row). */
+function atOf(row: EventRow, position: string) {
+  const { stream, version: streamVersion, type } = row;
+  return { stream, streamVersion, position, type: typeof type === 'string' ? type : undefined };
+}
+
 /**
  * Makes a function that turns rows into recorded events. A row damaged by hand (data that is not JSON,
  * a missing value) throws `TIDINGS_MALFORMED` naming its stream, version and position: replay must
@@ -97,7 +103,6 @@ export function createRowReader(): (row: EventRow) => RecordedEvent {
   return (row) => {
     const position = formatPosition(row.tx, row.seq);
     const { stream, version: streamVersion, type } = row;
-    const at = () => ({ stream, streamVersion, position, type: typeof type === 'string' ? type : undefined });
     if (
       typeof type !== 'string' ||
       typeof row.event_id !== 'string' ||
@@ -109,7 +114,7 @@ export function createRowReader(): (row: EventRow) => RecordedEvent {
       typeof row.data !== 'string'
     ) {
       throw unreadableEvent(
-        at(),
+        atOf(row, position),
         new Error('the row is damaged: a required column is missing or of the wrong type'),
       );
     }
@@ -119,7 +124,10 @@ export function createRowReader(): (row: EventRow) => RecordedEvent {
       data = JSON.parse(row.data);
       extensions = typeof row.extensions === 'string' ? JSON.parse(row.extensions) : undefined;
     } catch (error) {
-      throw unreadableEvent(at(), new Error(`the row is damaged: ${(error as Error).message}`));
+      throw unreadableEvent(
+        atOf(row, position),
+        new Error(`the row is damaged: ${(error as Error).message}`),
+      );
     }
     if (row.recorded_at !== lastMs) {
       lastMs = row.recorded_at;

@@ -8,6 +8,16 @@ export const EVENT_COLUMNS =
 /** A row of {@link EVENT_COLUMNS}, as better-sqlite3 returns it in raw mode. @internal */
 export type EventRow = readonly unknown[];
 
+/** Where a row sits, for the error about a damaged one (built only then, not for every row). */
+function atOf(row: EventRow) {
+  return {
+    stream: row[1] as string,
+    streamVersion: row[2] as number,
+    position: formatSequencePosition(row[0] as number),
+    type: typeof row[4] === 'string' ? row[4] : undefined,
+  };
+}
+
 /**
  * Makes a function that turns raw rows into recorded events. A row damaged by hand (not valid JSON, a
  * missing column value) throws a `TIDINGS_MALFORMED` error naming its stream, version and position:
@@ -25,12 +35,6 @@ export function createRowReader(): (row: EventRow) => RecordedEvent {
     const streamVersion = row[2] as number;
     const type = row[4];
     const recordedMs = row[6];
-    const at = () => ({
-      stream,
-      streamVersion,
-      position: formatSequencePosition(position),
-      type: typeof type === 'string' ? type : undefined,
-    });
     const version = row[5];
     if (
       typeof type !== 'string' ||
@@ -43,7 +47,7 @@ export function createRowReader(): (row: EventRow) => RecordedEvent {
       typeof row[13] !== 'string'
     ) {
       throw unreadableEvent(
-        at(),
+        atOf(row),
         new Error('the row is damaged: a required column is missing or of the wrong type'),
       );
     }
@@ -53,7 +57,7 @@ export function createRowReader(): (row: EventRow) => RecordedEvent {
       data = JSON.parse(row[13]);
       extensions = row[12] === null ? undefined : JSON.parse(row[12] as string);
     } catch (error) {
-      throw unreadableEvent(at(), new Error(`the row is damaged: ${(error as Error).message}`));
+      throw unreadableEvent(atOf(row), new Error(`the row is damaged: ${(error as Error).message}`));
     }
     if (recordedMs !== lastMs) {
       lastMs = recordedMs;
