@@ -50,12 +50,14 @@ export function cachedTransaction(transaction: ProjectionTransaction): CachedTra
       });
     },
     put(space, key, value) {
-      values.set(id(space, key), value);
-      dirty.add(id(space, key));
+      const entry = id(space, key);
+      values.set(entry, value);
+      dirty.add(entry);
     },
     delete(space, key) {
-      values.set(id(space, key), undefined);
-      dirty.add(id(space, key));
+      const entry = id(space, key);
+      values.set(entry, undefined);
+      dirty.add(entry);
     },
     list: (space, options) => andThen(flush(), () => inner.list(space, options)),
     clear: (prefix) =>
