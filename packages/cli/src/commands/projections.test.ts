@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +8,6 @@ import {
   type ProjectionState,
   runProjections,
 } from '@tidings/core';
-import { serverAvailable } from '@tidings/core/testing';
 import { sqliteEventStore } from '@tidings/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -22,6 +20,7 @@ import {
   table,
 } from '../fixtures/projections.ts';
 import { FIXTURE, run } from '../fixtures/run.ts';
+import { postgresStoreFixture } from '../fixtures/postgres-store.ts';
 import { openStoreUrl } from '../store-url.ts';
 
 let fx: ProjectionsFixture;
@@ -358,31 +357,10 @@ describe('projections from tidings.config.js', () => {
   });
 });
 
-const POSTGRES_URL = process.env.TIDINGS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `cli_projections_${randomBytes(4).toString('hex')}`;
-const storeUrl = `${POSTGRES_URL}?schema=${schema}`;
-const postgresUp = await serverAvailable({
-  tests: '@tidings/cli projections',
-  server: `PostgreSQL at ${POSTGRES_URL}`,
-  start: 'Start it, or set TIDINGS_POSTGRES_URL.',
-  probe: async () => {
-    const store = await openStoreUrl(storeUrl, process.cwd());
-    try {
-      await store.getStreamMetadata('probe');
-    } finally {
-      await store.close();
-    }
-  },
-});
+const { storeUrl, up: postgresUp, dropSchema } = await postgresStoreFixture('projections');
 
 describe.skipIf(!postgresUp)('tidings projections on PostgreSQL', () => {
-  afterAll(async () => {
-    const store = await openStoreUrl(storeUrl, process.cwd());
-    await (store as unknown as { pool: { query(sql: string): Promise<unknown> } }).pool.query(
-      `DROP SCHEMA IF EXISTS "${schema}" CASCADE`,
-    );
-    await store.close();
-  });
+  afterAll(dropSchema);
 
   it('prints the status of a postgres:// store', async () => {
     const store = await openStoreUrl(storeUrl, process.cwd());

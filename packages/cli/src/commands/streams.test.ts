@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEvent, type EventStore } from '@tidings/core';
-import { createManualClock, serverAvailable } from '@tidings/core/testing';
+import { createManualClock } from '@tidings/core/testing';
 import { sqliteEventStore } from '@tidings/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../fixtures/run.ts';
 import { main } from '../main.ts';
+import { postgresStoreFixture } from '../fixtures/postgres-store.ts';
 import { openStoreUrl } from '../store-url.ts';
 
 const dirs: string[] = [];
@@ -220,31 +220,10 @@ describe('choosing the store', () => {
   });
 });
 
-const POSTGRES_URL = process.env.TIDINGS_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const schema = `cli_streams_${randomBytes(4).toString('hex')}`;
-const storeUrl = `${POSTGRES_URL}?schema=${schema}`;
-const postgresUp = await serverAvailable({
-  tests: '@tidings/cli streams',
-  server: `PostgreSQL at ${POSTGRES_URL}`,
-  start: 'Start it, or set TIDINGS_POSTGRES_URL.',
-  probe: async () => {
-    const store = await openStoreUrl(storeUrl, process.cwd());
-    try {
-      await store.getStreamMetadata('probe');
-    } finally {
-      await store.close();
-    }
-  },
-});
+const { storeUrl, up: postgresUp, dropSchema } = await postgresStoreFixture('streams');
 
 describe.skipIf(!postgresUp)('tidings streams on PostgreSQL', () => {
-  afterAll(async () => {
-    const store = await openStoreUrl(storeUrl, process.cwd());
-    await (store as unknown as { pool: { query(sql: string): Promise<unknown> } }).pool.query(
-      `DROP SCHEMA IF EXISTS "${schema}" CASCADE`,
-    );
-    await store.close();
-  });
+  afterAll(dropSchema);
 
   it('lists and reads the streams of a postgres:// store', async () => {
     const store = await openStoreUrl(storeUrl, process.cwd());
