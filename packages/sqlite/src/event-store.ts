@@ -27,13 +27,14 @@ import {
   type Projection,
   type ProjectionRunner,
   type ProjectionStore,
+  readLeniently,
   startInlineProjections,
 } from '@tidings/core';
 import { openDatabase } from './database.ts';
 import { resolveEventStoreOptions, type SqliteEventStoreOptions } from './event-store-options.ts';
 import { createRowReader, EVENT_COLUMNS, type EventRow } from './event-store-rows.ts';
 import { migrateEventStore } from './event-store-schema.ts';
-import { sqliteProjectionStorage } from './projection-storage.ts';
+import { migrateProjections, sqliteProjectionStorage } from './projection-storage.ts';
 import { createSqliteCheckpoints, createStreamLister } from './event-store-streams.ts';
 
 /** What the SQLite store promises: it survives restarts, and every process that opens the file shares it. */
@@ -80,10 +81,9 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
     projections: inline,
   } = resolveEventStoreOptions(options);
   const { db, owned } = openDatabase(options, { synchronous, busyTimeoutMs });
-  let projectionStorage: ReturnType<typeof sqliteProjectionStorage>;
   try {
     migrateEventStore(db);
-    projectionStorage = sqliteProjectionStorage(db, catalog);
+    migrateProjections(db);
   } catch (error) {
     if (owned) db.close();
     throw error;
@@ -174,10 +174,35 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
     },
   );
 
-  const readAllInTransaction = db.transaction((after: number, limit: number, types: string | undefined) => {
-    const rows = types === undefined ? sql.all.all(after, limit) : sql.allOfTypes.all(after, types, limit);
+  /** One page of the global order, rows mapped by `map`; the caller runs it in a transaction (one snapshot). */
+  const readPage = <T>(
+    after: string | undefined,
+    limit: number,
+    types: readonly string[] | undefined,
+    map: (row: EventRow) => T,
+  ): { items: T[]; position: string; caughtUp: boolean } => {
+    const from = parseSequencePosition('readAll', after);
+    const rows =
+      types === undefined ? sql.all.all(from, limit) : sql.allOfTypes.all(from, JSON.stringify(types), limit);
     const head = sql.lastPosition.get() ?? 0;
-    return { rows, head };
+    // A short page scanned to the head; a full one stops at its last row, which may be short of it.
+    const last = rows.length === limit ? (rows[rows.length - 1]?.[0] as number) : Math.max(head, from);
+    return { items: rows.map(map), position: formatSequencePosition(last), caughtUp: last >= head };
+  };
+  const readAllInTransaction = db.transaction(
+    (after: string | undefined, limit: number, types: readonly string[] | undefined) =>
+      readPage(after, limit, types, read),
+  );
+  const lenient = (row: EventRow) =>
+    readLeniently(read, row, (r) => ({
+      stream: String(r[1]),
+      streamVersion: Number(r[2]),
+      position: formatSequencePosition(Number(r[0])),
+      type: typeof r[4] === 'string' ? r[4] : undefined,
+    }));
+  const projectionStorage = sqliteProjectionStorage(db, {
+    readPage: (after, types, limit) => readPage(after, limit, types, lenient),
+    lenient,
   });
 
   const metadata = (stream: string, row: StreamRow | undefined): StreamMetadata => {
@@ -268,16 +293,8 @@ export function sqliteEventStore(options: SqliteEventStoreOptions): SqliteEventS
     readAll: (readOptions) =>
       call('readAll', () => {
         const { limit, types } = resolveReadAll(readOptions);
-        const after = parseSequencePosition('readAll', readOptions?.after);
-        const { rows, head } = readAllInTransaction(
-          after,
-          limit,
-          types === undefined ? undefined : JSON.stringify(types),
-        );
-        const events = rows.map(read);
-        // A short page scanned to the head; a full one stops at its last row, which may be short of it.
-        const last = rows.length === limit ? (rows[rows.length - 1]?.[0] as number) : Math.max(head, after);
-        return { events, position: formatSequencePosition(last), caughtUp: last >= head };
+        const page = readAllInTransaction(readOptions?.after, limit, types);
+        return { events: page.items, position: page.position, caughtUp: page.caughtUp };
       }),
 
     getStreamMetadata: (stream) =>

@@ -1,18 +1,14 @@
 import type Database from 'better-sqlite3';
 import {
-  type Catalog,
   callProjectionHook,
-  formatSequencePosition,
   type ProjectionKv,
   type ProjectionRead,
   type ProjectionStorage,
   type ProjectionTransaction,
   parseSequencePosition,
-  readLeniently,
-  readRecorded,
   TidingsError,
 } from '@tidings/core';
-import { createRowReader, EVENT_COLUMNS, type EventRow } from './event-store-rows.ts';
+import { EVENT_COLUMNS, type EventRow } from './event-store-rows.ts';
 
 const MIGRATIONS: readonly string[] = [
   `
@@ -52,6 +48,14 @@ export function migrateProjections(db: Database.Database): void {
   }).immediate();
 }
 
+/** What the store gives its projection storage: its own page reader and row decoding. @internal */
+export interface SqliteProjectionSource {
+  /** A page of the global order of these types, read in the caller's transaction. */
+  readonly readPage: (after: string | undefined, types: readonly string[], limit: number) => ProjectionRead;
+  /** Decodes a row, or returns it as unreadable instead of throwing. */
+  readonly lenient: (row: EventRow) => ProjectionRead['items'][number];
+}
+
 /** The SQLite projection storage, plus what the store itself needs from it. @internal */
 export interface SqliteProjectionStorage extends ProjectionStorage<Database.Database> {
   /** The transaction an append is already in, for its inline projections. */
@@ -70,9 +74,8 @@ export interface SqliteProjectionStorage extends ProjectionStorage<Database.Data
  */
 export function sqliteProjectionStorage(
   db: Database.Database,
-  catalog: Catalog | undefined,
+  source: SqliteProjectionSource,
 ): SqliteProjectionStorage {
-  migrateProjections(db);
   const sql = {
     get: db
       .prepare<[string, string], string>(
@@ -90,35 +93,18 @@ export function sqliteProjectionStorage(
       )
       .raw(),
     clear: db.prepare<[string, string]>('DELETE FROM tidings_projection_kv WHERE space >= ? AND space < ?'),
-    read: db
-      .prepare<[number, string, number], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM tidings_events WHERE position > ? AND type IN (SELECT value FROM json_each(?)) ORDER BY position LIMIT ?`,
-      )
-      .raw(),
     range: db
       .prepare<[number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM tidings_events WHERE position > ? AND position <= ? ORDER BY position`,
       )
       .raw(),
-    head: db.prepare<[], number>('SELECT max(position) FROM tidings_events').pluck(),
     count: db
       .prepare<[number, string], number>(
         'SELECT count(*) FROM tidings_events WHERE position > ? AND type IN (SELECT value FROM json_each(?))',
       )
       .pluck(),
   };
-  const toEvent = createRowReader();
-  const lenient = (row: EventRow) =>
-    readLeniently(
-      (r: EventRow) => readRecorded(catalog, toEvent(r)),
-      row,
-      (r) => ({
-        stream: String(r[1]),
-        streamVersion: Number(r[2]),
-        position: formatSequencePosition(Number(r[0])),
-        type: typeof r[4] === 'string' ? r[4] : undefined,
-      }),
-    );
+  const { lenient } = source;
 
   const kv: ProjectionKv = {
     get: (space, key) => sql.get.get(space, key),
@@ -138,14 +124,7 @@ export function sqliteProjectionStorage(
     kv,
     isolate: (work) => db.transaction(() => callProjectionHook('sync', 'savepoint', work))(),
     lock: () => undefined,
-    readAll(after, types, limit) {
-      const from = parseSequencePosition('readAll', after);
-      const rows = sql.read.all(from, JSON.stringify(types), limit);
-      const head = sql.head.get() ?? 0;
-      const last =
-        rows.length === limit ? Number((rows[rows.length - 1] as EventRow)[0]) : Math.max(head, from);
-      return { items: rows.map(lenient), position: formatSequencePosition(last), caughtUp: last >= head };
-    },
+    readAll: (after, types, limit) => source.readPage(after, types, limit),
   };
   const listeners = new Set<() => void>();
   return {
