@@ -105,17 +105,24 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): MemoryE
   const read = (event: RecordedEvent): RecordedEvent =>
     catalog === undefined ? event : upcastRecorded(catalog, event);
   const lenient = (event: RecordedEvent) => readLeniently(read, event, (e) => e);
+  /** One page of the log after a position, of some types, each event mapped by `map`. */
+  const readPage = <T>(
+    after: string | undefined,
+    limit: number,
+    types: readonly string[] | undefined,
+    map: (event: RecordedEvent) => T,
+  ): { items: T[]; position: string; caughtUp: boolean } => {
+    const wanted = types === undefined ? undefined : new Set(types);
+    const items: T[] = [];
+    let index = parseSequencePosition('readAll', after);
+    for (; index < log.length && items.length < limit; index += 1) {
+      const event = log[index] as RecordedEvent;
+      if (wanted === undefined || wanted.has(event.type)) items.push(map(event));
+    }
+    return { items, position: formatSequencePosition(index), caughtUp: index >= log.length };
+  };
   const projectionStorage = memoryProjectionStorage({
-    readAll(after, types, limit) {
-      const wanted = new Set(types);
-      const items: ReturnType<typeof lenient>[] = [];
-      let index = parseSequencePosition('readAll', after);
-      for (; index < log.length && items.length < limit; index += 1) {
-        const event = log[index] as RecordedEvent;
-        if (wanted.has(event.type)) items.push(lenient(event));
-      }
-      return { items, position: formatSequencePosition(index), caughtUp: index >= log.length };
-    },
+    readAll: (after, types, limit) => readPage(after, limit, types, lenient),
     countEvents(after, types) {
       const wanted = new Set(types);
       return log.slice(parseSequencePosition('countEvents', after)).filter((e) => wanted.has(e.type)).length;
@@ -229,19 +236,8 @@ export function memoryEventStore(options: MemoryEventStoreOptions = {}): MemoryE
     readAll(readOptions: ReadAllOptions | undefined): ReadAllResult {
       open('readAll');
       const { limit, types } = resolveReadAll(readOptions);
-      const after = parseSequencePosition('readAll', readOptions?.after);
-      const wanted = types === undefined ? undefined : new Set(types);
-      const events: RecordedEvent[] = [];
-      let index = after;
-      for (; index < log.length && events.length < limit; index += 1) {
-        const event = log[index] as RecordedEvent;
-        if (wanted === undefined || wanted.has(event.type)) events.push(read(event));
-      }
-      return {
-        events,
-        position: formatSequencePosition(index),
-        caughtUp: index >= log.length,
-      };
+      const page = readPage(readOptions?.after, limit, types, read);
+      return { events: page.items, position: page.position, caughtUp: page.caughtUp };
     },
 
     getStreamMetadata(stream: string): StreamMetadata {
