@@ -165,7 +165,7 @@ export function projectionDeadLetters(
         );
       }
       // Read every event first: the transaction itself may not wait (SQLite).
-      const events = await Promise.all(held.map(eventOf));
+      const replays = await Promise.all(held.map(async (item) => ({ item, event: await eventOf(item) })));
       const counts: Applied = { applied: 0, deadLettered: 0 };
       await storage.transaction((t) =>
         andThen(t.lock([spaces.lock(record.name)], 'exclusive'), () => {
@@ -179,9 +179,8 @@ export function projectionDeadLetters(
           };
           let stopped = false;
           return andThen(
-            each(held, (item) => {
+            each(replays, ({ item, event }) => {
               if (stopped) return undefined;
-              const event = events[held.indexOf(item)] as RecordedEvent;
               return andThen(applyItems(plan, [event], counts), () => {
                 // A failure rewrote the dead letter in place, with the new error: stop at it.
                 if (counts.deadLettered > 0) stopped = true;
