@@ -192,14 +192,20 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
   // Bumped by each rebuild, so a batch that read the state before the reset cannot report it after.
   const generations = new Map<string, number>();
   const progressListeners = new Map<string, (progress: ProjectionProgress) => void>();
-  const wakers = new Set<() => void>();
-  // Counts the wake-ups (appends, rebuilds), so that one arriving during a batch is not missed.
-  let wakeUps = 0;
-  const wake = (): void => {
-    wakeUps += 1;
-    for (const waker of [...wakers]) waker();
+  // Who sleeps, and what wakes them: appends in this process, or a rebuild of their projection. The
+  // counts let a wake-up that arrives during a batch be seen by the pause that follows it.
+  const wakers = new Set<{ readonly name: string; readonly onAppend: boolean; readonly wake: () => void }>();
+  let appends = 0;
+  const rebuilds = new Map<string, number>();
+  const marks = (name: string) => ({ appends, rebuilds: rebuilds.get(name) ?? 0 });
+  const unwatch = storage.watch(() => {
+    appends += 1;
+    for (const waker of [...wakers]) if (waker.onAppend) waker.wake();
+  });
+  const requestRebuild = (name: string): void => {
+    rebuilds.set(name, (rebuilds.get(name) ?? 0) + 1);
+    for (const waker of [...wakers]) if (waker.name === name) waker.wake();
   };
-  const unwatch = storage.watch(wake);
   const byName = new Map(projections.map((p) => [p.name, p]));
 
   const settle = (name: string): void => {
@@ -257,12 +263,18 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
   };
 
   /** Sleeps until `ms` pass, this process appends, a rebuild is asked for, or close(). */
-  const pause = async (ms: number | undefined, seen: number): Promise<void> => {
-    if (wakeUps !== seen || stop.aborted) return;
+  const pause = async (
+    name: string,
+    ms: number | undefined,
+    seen: ReturnType<typeof marks>,
+    onAppend: boolean,
+  ): Promise<void> => {
+    const now = marks(name);
+    if ((onAppend && now.appends !== seen.appends) || now.rebuilds !== seen.rebuilds || stop.aborted) return;
     const woken = new AbortController();
     const onStop = (): void => woken.abort();
     stop.addEventListener('abort', onStop, { once: true });
-    const waker = (): void => woken.abort();
+    const waker = { name, onAppend, wake: () => woken.abort() };
     wakers.add(waker);
     try {
       if (ms === undefined)
@@ -280,7 +292,7 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
     let failures = 0;
     while (!stop.aborted) {
       let next: 'more' | 'idle' | 'done';
-      const seen = wakeUps;
+      const seen = marks(projection.name);
       try {
         next = await step(projection);
         failures = 0;
@@ -294,13 +306,18 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
         } catch {
           // A failing error hook must not stop the projection.
         }
-        await pause(Math.min(30_000, 100 * 2 ** (failures - 1)), wakeUps);
+        await pause(
+          projection.name,
+          Math.min(30_000, 100 * 2 ** (failures - 1)),
+          marks(projection.name),
+          false,
+        );
         continue;
       }
       if (next === 'done' && states.get(projection.name)?.status === 'retired') break;
       // Inline and live: appends keep it current, so sleep until a rebuild wakes it.
-      if (next === 'done') await pause(undefined, seen);
-      else if (next === 'idle') await pause(pollIntervalMs, seen);
+      if (next === 'done') await pause(projection.name, undefined, seen, false);
+      else if (next === 'idle') await pause(projection.name, pollIntervalMs, seen, true);
     }
   };
 
@@ -388,7 +405,7 @@ export function runProjections(store: EventStore, options: RunProjectionsOptions
       bump();
       totals.delete(name);
       states.delete(name);
-      wake();
+      requestRebuild(name);
       try {
         await waitUntil(name, (state) => state.status === 'live');
       } finally {
