@@ -81,6 +81,7 @@ async function rawPublish(sns: SNSClient, topicArn: string, batch: readonly Tran
 
 async function rawConsume(sqs: SQSClient, queueUrl: string, count: number): Promise<void> {
   let done = 0;
+  const deletes: Promise<unknown>[] = [];
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       while (done < count) {
@@ -97,16 +98,21 @@ async function rawConsume(sqs: SQSClient, queueUrl: string, count: number): Prom
         const received = out.Messages ?? [];
         if (received.length === 0) continue;
         for (const m of received) JSON.parse(m.Body ?? '{}');
-        await sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: received.map((m, i) => ({ Id: `e${i}`, ReceiptHandle: m.ReceiptHandle })),
-          }),
+        // The delete goes out while this worker receives again, as Tidings settles acks in batches
+        // beside its receives: the peer does the same work, not less overlapped.
+        deletes.push(
+          sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: received.map((m, i) => ({ Id: `e${i}`, ReceiptHandle: m.ReceiptHandle })),
+            }),
+          ),
         );
         done += received.length;
       }
     }),
   );
+  await Promise.all(deletes);
 }
 
 async function depth(sqs: SQSClient, queueUrl: string): Promise<number> {
