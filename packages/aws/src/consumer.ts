@@ -7,6 +7,7 @@ import type {
   TransportConsumer,
   TransportMessage,
 } from '@tidings/core';
+import { handlerRuns } from '@tidings/core';
 import type { Clients } from './client.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import type { FailureHistory } from './history.ts';
@@ -81,8 +82,6 @@ export function startConsumer(
   let reserved = 0;
   let seq = 0;
   let stopping = false;
-  let running = 0;
-  let drained: (() => void) | undefined;
   let wake: (() => void) | undefined;
   let closing: Promise<void> | undefined;
   const stop = new AbortController();
@@ -94,6 +93,7 @@ export function startConsumer(
       // A throwing error reporter must not stop the consumer.
     }
   }
+  const runs = handlerRuns(handler, report);
 
   const nudge = (): void => {
     const resolve = wake;
@@ -201,21 +201,8 @@ export function startConsumer(
   };
 
   function dispatch(held: Held): void {
-    running += 1;
     const delivery = makeDelivery(held);
-    const run = async (): Promise<void> => {
-      try {
-        await handler(delivery);
-      } catch (error) {
-        // The bus settles deliveries itself; this is the last resort that keeps the consumer alive.
-        report(error, 'handler', held.message.id);
-        await delivery.nack().catch((nackError: unknown) => report(nackError, 'settle', held.message.id));
-      }
-    };
-    void run().finally(() => {
-      running -= 1;
-      if (running === 0) drained?.();
-    });
+    runs.start(delivery, held.message.id);
   }
 
   const accept = (messages: readonly Message[], receivedAt: number): void => {
@@ -367,12 +354,10 @@ export function startConsumer(
     for (const line of keys.values()) line.splice(1);
     await Promise.all(release(waiting)).catch((error: unknown) => report(error, 'release'));
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    if (running > 0) {
+    if (runs.running() > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        new Promise<void>((resolve) => {
-          drained = resolve;
-        }),
+        runs.idle(),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, timeoutMs);
         }),

@@ -54,6 +54,7 @@ it('exports exactly the hand-picked public API', () => {
     'fromTransportMessage',
     'functionProblem',
     'handleCommand',
+    'handlerRuns',
     'hasDoctor',
     'idempotent',
     'inlineProjectionsOf',

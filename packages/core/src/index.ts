@@ -53,6 +53,8 @@ export type { AsyncApiOptions } from './catalog-docs.ts';
 export { decodeBody, decodeHeaders, encodeHeaders, rowToMessage } from './stored-message.ts';
 export type { MessageRow } from './stored-message.ts';
 export { checkPublish } from './transport-checks.ts';
+export { handlerRuns } from './handler-runs.ts';
+export type { HandlerRuns } from './handler-runs.ts';
 export {
   checkConsumeOptions,
   checkOptions,

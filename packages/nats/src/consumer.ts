@@ -1,5 +1,6 @@
 import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
+import { handlerRuns } from '@tidings/core';
 import { type Connection, isConnectionError, translate } from './client.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import { type Names, toTransportMessage } from './mapping.ts';
@@ -69,9 +70,7 @@ export async function startConsumer(
   const background = new Set<Promise<void>>();
   let outstanding = 0;
   let stopping = false;
-  let running = 0;
   let failures = 0;
-  let drained: (() => void) | undefined;
   let wake: (() => void) | undefined;
   let closing: Promise<void> | undefined;
   /** Since when (monotonic ms) the server has said the group's consumer is missing. */
@@ -84,6 +83,7 @@ export async function startConsumer(
       // A throwing error reporter must not stop the loop either.
     }
   }
+  const runs = handlerRuns(handler, report);
 
   const signal = (): void => {
     const resume = wake;
@@ -204,20 +204,7 @@ export async function startConsumer(
   });
 
   const dispatch = (delivery: Delivery, held: Held): void => {
-    running += 1;
-    const run = async (): Promise<void> => {
-      try {
-        await handler(delivery);
-      } catch (error) {
-        // The bus settles deliveries itself; this is the last resort that keeps the loop alive.
-        report(error, 'handler', held.messageId);
-        await delivery.nack().catch((nackError: unknown) => report(nackError, 'settle', held.messageId));
-      }
-    };
-    void run().finally(() => {
-      running -= 1;
-      if (running === 0) drained?.();
-    });
+    runs.start(delivery, held.messageId);
   };
 
   /** Skips what is not this member's: a topic it did not ask for, a replay meant for another group. */
@@ -349,10 +336,7 @@ export async function startConsumer(
     // timeout allows.
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     let timer: NodeJS.Timeout | undefined;
-    const drainedHandlers = new Promise<void>((resolve) => {
-      drained = resolve;
-      if (running === 0) resolve();
-    });
+    const drainedHandlers = runs.idle();
     await Promise.race([
       Promise.all([drainedHandlers, ...fetches.values()]),
       new Promise<void>((resolve) => {

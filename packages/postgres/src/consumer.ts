@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
 import type { DeadLetters } from './dead-letters.ts';
-import { rowToMessage } from '@tidings/core';
+import { rowToMessage, handlerRuns } from '@tidings/core';
 import type { PostgresErrorContext, ResolvedTransportOptions } from './options.ts';
 import { backoffMs } from './backoff.ts';
 import { asUnavailable, isConnectionError } from './errors.ts';
@@ -158,8 +158,6 @@ export async function startConsumer(
   let woken = false;
   let wakeUp: (() => void) | undefined;
   let closing: Promise<void> | undefined;
-  let drained: (() => void) | undefined;
-  let running = 0;
 
   const report = (error: unknown, where: PostgresErrorContext['where'], messageId?: string): void => {
     try {
@@ -173,6 +171,7 @@ export async function startConsumer(
       // A throwing error reporter must not stop the loop either.
     }
   };
+  const runs = handlerRuns(handler, report);
 
   const wake = (): void => {
     woken = true;
@@ -288,20 +287,7 @@ export async function startConsumer(
 
   const dispatch = (delivery: Delivery, entry: Claimed): void => {
     inFlight.add(entry);
-    const run = async (): Promise<void> => {
-      try {
-        await handler(delivery);
-      } catch (error) {
-        // The bus settles deliveries itself; this is the last resort that keeps the loop alive.
-        report(error, 'handler', entry.messageId);
-        await delivery.nack().catch((nackError: unknown) => report(nackError, 'settle', entry.messageId));
-      }
-    };
-    running += 1;
-    void run().finally(() => {
-      running -= 1;
-      if (running === 0) drained?.();
-    });
+    runs.start(delivery, entry.messageId);
   };
 
   /** Forgets the leases that ran out (their deliveries went back to the group); returns the next expiry. */
@@ -389,12 +375,9 @@ export async function startConsumer(
     const deadline = clock
       .sleep(closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, timer.signal)
       .catch(() => undefined);
-    const done = new Promise<void>((resolve) => {
-      drained = resolve;
-    });
     wake();
     await looping;
-    if (running > 0) await Promise.race([done, deadline]);
+    if (runs.running() > 0) await Promise.race([runs.idle(), deadline]);
     timer.abort(STOPPED);
     const unsettled = [...inFlight];
     inFlight.clear();

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
+import { handlerRuns } from '@tidings/core';
 import type { Connection } from './client.ts';
 import type { DeadLetters } from './dead-letters.ts';
 import { amqpHeaders, decodeMessage, delayBucket, historyOf, type Names, retryHeaders } from './mapping.ts';
@@ -72,8 +73,6 @@ export async function startConsumer(
   let current: Attachment | undefined;
   let stopping = false;
   let reattaching = false;
-  let running = 0;
-  let drained: (() => void) | undefined;
   let closing: Promise<void> | undefined;
 
   function report(error: unknown, where: RabbitmqErrorContext['where'], messageId?: string): void {
@@ -83,6 +82,7 @@ export async function startConsumer(
       // A throwing error reporter must not stop the consumer.
     }
   }
+  const runs = handlerRuns(handler, report);
 
   /** The deliveries of a channel that went away are no longer ours to settle: the broker took them back. */
   const lose = (attachment: Attachment): void => {
@@ -198,21 +198,8 @@ export async function startConsumer(
 
   const dispatch = (held: Held): void => {
     inFlight.add(held);
-    running += 1;
     const delivery = makeDelivery(held);
-    const run = async (): Promise<void> => {
-      try {
-        await handler(delivery);
-      } catch (error) {
-        // The bus settles deliveries itself; this is the last resort that keeps the consumer alive.
-        report(error, 'handler', delivery.message.id);
-        await delivery.nack().catch((nackError: unknown) => report(nackError, 'settle', delivery.message.id));
-      }
-    };
-    void run().finally(() => {
-      running -= 1;
-      if (running === 0) drained?.();
-    });
+    runs.start(delivery, delivery.message.id);
   };
 
   const onMessage = (attachment: Attachment, raw: ConsumeMessage | null): void => {
@@ -296,12 +283,10 @@ export async function startConsumer(
     // Cancel first: the broker sends nothing more, while acks of the work in flight still go through.
     if (attachment !== undefined && !attachment.lost)
       await within(() => attachment.channel.cancel(attachment.tag), BROKER_REPLY_MS);
-    if (running > 0) {
+    if (runs.running() > 0) {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([
-        new Promise<void>((resolve) => {
-          drained = resolve;
-        }),
+        runs.idle(),
         new Promise<void>((resolve) => {
           timer = setTimeout(resolve, timeoutMs);
         }),

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ConsumeOptions, Delivery, DeliveryHandler, TransportConsumer } from '@tidings/core';
 import type { DeadLetters } from './dead-letters.ts';
-import { rowToMessage } from '@tidings/core';
+import { rowToMessage, handlerRuns } from '@tidings/core';
 import type { MessageRow } from '@tidings/core';
 import type { ResolvedTransportOptions, SqliteErrorContext } from './options.ts';
 import type { WriteQueue } from './write-queue.ts';
@@ -148,8 +148,6 @@ export function startConsumer(
   let woken = false;
   let wakeUp: (() => void) | undefined;
   let closing: Promise<void> | undefined;
-  let drained: (() => void) | undefined;
-  let running = 0;
 
   const report = (error: unknown, where: SqliteErrorContext['where'], messageId?: string): void => {
     try {
@@ -158,6 +156,7 @@ export function startConsumer(
       // A throwing error reporter must not stop the loop either.
     }
   };
+  const runs = handlerRuns(handler, report);
 
   const wake = (): void => {
     woken = true;
@@ -257,20 +256,7 @@ export function startConsumer(
 
   const dispatch = (delivery: Delivery, entry: Claimed): void => {
     inFlight.add(entry);
-    const run = async (): Promise<void> => {
-      try {
-        await handler(delivery);
-      } catch (error) {
-        // The bus settles deliveries itself; this is the last resort that keeps the loop alive.
-        report(error, 'handler', entry.messageId);
-        await delivery.nack().catch((nackError: unknown) => report(nackError, 'settle', entry.messageId));
-      }
-    };
-    running += 1;
-    void run().finally(() => {
-      running -= 1;
-      if (running === 0) drained?.();
-    });
+    runs.start(delivery, entry.messageId);
   };
 
   /**
@@ -354,13 +340,10 @@ export function startConsumer(
     const deadline = clock
       .sleep(closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS, timer.signal)
       .catch(() => undefined);
-    const done = new Promise<void>((resolve) => {
-      drained = resolve;
-    });
     wake();
     await looping;
     // Handlers settle their deliveries; once none runs, what is still unsettled will stay so.
-    if (running > 0) await Promise.race([done, deadline]);
+    if (runs.running() > 0) await Promise.race([runs.idle(), deadline]);
     timer.abort(STOPPED);
     const unsettled = [...inFlight];
     inFlight.clear();
